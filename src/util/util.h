@@ -1,0 +1,44 @@
+/*
+ * Internal helpers shared by libktstr modules: whole-file I/O, string
+ * building, directory removal.  Not part of the public API; nothing here
+ * prints.  Every function returns 0 / a value, or a negative errno.
+ */
+#ifndef KTSTR_UTIL_H
+#define KTSTR_UTIL_H
+
+#include <ktstr/common.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+/* Read a whole file into a NUL-terminated malloc'd buffer (*len optional). */
+int kt_read_file(const char *path, char **out, size_t *len);
+/* Read a small sysfs/procfs file, trailing newline stripped. */
+int kt_read_line(const char *path, char *buf, size_t size);
+int kt_read_u64(const char *path, uint64_t *val);
+/* Write a string to an existing file (sysfs/cgroupfs style). */
+int kt_write_file(const char *path, const char *s);
+/* Create/truncate a regular file with contents. */
+int kt_write_whole(const char *path, const void *buf, size_t len, mode_t mode);
+/* printf into a malloc'd string; NULL on ENOMEM. */
+char *kt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdir -p; 0 if it already exists. */
+int kt_mkdir_p(const char *path, mode_t mode);
+/* rm -rf of a private temp tree (does not cross mounts). */
+int kt_rm_rf(const char *path);
+/* Full write() loop. */
+int kt_write_all(int fd, const void *buf, size_t len);
+/* Directory holding the running executable (malloc'd). */
+char *kt_self_dir(void);
+/* sleep for ns, restarting on EINTR. */
+void kt_sleep_ns(uint64_t ns);
+
+/* Growable byte/string buffer. */
+struct kt_buf {
+	char *data;
+	size_t len, cap;
+};
+int kt_buf_append(struct kt_buf *b, const void *p, size_t n);
+int kt_buf_printf(struct kt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kt_buf_release(struct kt_buf *b);
+
+#endif
