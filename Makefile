@@ -18,7 +18,10 @@ LDLIBS   := -lbpf -lelf -lz -ljansson -lpthread -lm
 CACHE_HOME := $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)
 VMLINUX_H  ?= $(lastword $(sort $(wildcard $(CACHE_HOME)/ktstr/kernels/*/vmlinux.h)))
 
-LIB_SRC  := $(filter-out src/cli/% src/main/%,$(wildcard src/*/*.c))
+# MODULES="util topology" restricts the library to some modules (for
+# building one module's tests while others are being changed).
+MODULES  ?= $(notdir $(wildcard src/*))
+LIB_SRC  := $(filter-out src/cli/% src/main/%,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
 CLI_SRC  := $(wildcard src/cli/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
