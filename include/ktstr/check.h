@@ -1,0 +1,112 @@
+/*
+ * Checks over worker telemetry: the layered Assert record (every field
+ * distinguishes "unset" from a value), the per-cgroup assertion, aggregate
+ * stats and result merging.  Knows nothing about how reports were produced.
+ */
+#ifndef KTSTR_CHECK_H
+#define KTSTR_CHECK_H
+
+#include <ktstr/common.h>
+#include <ktstr/cpuset.h>
+#include <ktstr/workload.h>
+
+/* An optional threshold: .set == false means "not configured here". */
+struct kt_opt {
+	bool set;
+	double v;
+};
+#define KT_SET(x) ((struct kt_opt){ .set = true, .v = (double)(x) })
+#define KT_UNSET ((struct kt_opt){ 0 })
+
+/*
+ * Worker checks (apply to WorkerReports) and monitor thresholds (apply to
+ * the periodic samples of the monitor module).  Booleans are kt_opt with
+ * v != 0 meaning "enabled".
+ */
+struct kt_assert {
+	/* worker checks */
+	struct kt_opt not_starved;		/* every worker made progress */
+	struct kt_opt isolation;		/* workers ran only inside their cpuset */
+	struct kt_opt max_gap_ms;		/* longest no-progress stretch */
+	struct kt_opt max_spread_pct;		/* (max-min)/mean of per-worker rate, % */
+	struct kt_opt max_throughput_cv;	/* coefficient of variation of rates */
+	struct kt_opt min_work_rate;		/* work units per CPU-second, each worker */
+	struct kt_opt max_p99_wake_latency_ns;
+	struct kt_opt max_wake_latency_cv;
+	struct kt_opt min_iteration_rate;	/* iterations per wall second, each worker */
+	struct kt_opt max_migration_ratio;	/* migrations per iteration */
+	/* monitor thresholds */
+	struct kt_opt max_imbalance_ratio;	/* max/min runqueue length across CPUs */
+	struct kt_opt max_local_dsq_depth;
+	struct kt_opt fail_on_stall;		/* runnable tasks but rq clock stuck */
+	struct kt_opt sustained_samples;	/* consecutive samples before a violation */
+	struct kt_opt max_fallback_rate;	/* scx fallback events per second */
+	struct kt_opt max_keep_last_rate;	/* scx keep-last events per second */
+};
+
+/*
+ * Defaults: not_starved, isolation, gap 2000 ms, spread 15 %, and the
+ * monitor defaults (imbalance 4.0, local DSQ depth 50, stall on,
+ * sustained 5 samples).
+ */
+struct kt_assert kt_assert_default_checks(void);
+/* Layering: a field set in `over` wins over `base`. */
+struct kt_assert kt_assert_merge(const struct kt_assert *base, const struct kt_assert *over);
+/* True when any worker check beyond not_starved is set. */
+bool kt_assert_has_worker_checks(const struct kt_assert *a);
+
+/* Aggregated numbers of one assertion; merged worst-of / sums. */
+struct kt_stats {
+	unsigned workers;
+	unsigned cgroups;
+	unsigned cpus_used;		/* distinct CPUs any worker ran on */
+	double spread_pct;		/* worst */
+	double throughput_cv;		/* worst */
+	double worst_gap_ms;		/* worst */
+	char worst_gap_worker[96];	/* "cg_0/worker 3 (tid 412)" */
+	int worst_gap_cpu;
+	uint64_t migrations;		/* sum */
+	uint64_t iterations;		/* sum */
+	uint64_t work_units;		/* sum */
+	double p99_wake_latency_ns;	/* worst */
+	double wake_latency_cv;		/* worst */
+	uint64_t run_delay_ns;		/* sum of schedstat run delay */
+	uint64_t cpu_time_ns;		/* sum */
+	uint64_t wall_time_ns;		/* max */
+};
+
+struct kt_assert_result {
+	bool passed;
+	bool skipped;
+	char *skip_reason;		/* malloc'd, when skipped */
+	char **details;			/* malloc'd human-readable lines */
+	size_t n_details;
+	struct kt_stats stats;
+};
+
+struct kt_assert_result *kt_assert_result_new(void);
+void kt_assert_result_free(struct kt_assert_result *r);
+KT_DEFINE_FREEP(kt_assert_result)
+/* Add a failure detail (printf-style); marks the result failed. */
+void kt_assert_result_fail(struct kt_assert_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Add an informational line; does not change the verdict. */
+void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kt_assert_result_skip(struct kt_assert_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* dst := dst merged with src: failed if either failed, details appended,
+ * stats worst-of / summed.  Skipped only if both are skipped. */
+int kt_assert_result_merge(struct kt_assert_result *dst, const struct kt_assert_result *src);
+
+/* Check one cgroup's reports.  cpuset may be NULL (no isolation check). */
+struct kt_assert_result *kt_assert_cgroup(const struct kt_assert *a,
+					  const struct kt_worker_report *reports, size_t n,
+					  const struct kt_cpuset *cpuset);
+/* Only the not-starved check (the guide's fallback). */
+struct kt_assert_result *kt_assert_not_starved(const struct kt_worker_report *reports, size_t n);
+
+/* Percentile (0..100) of samples, nearest-rank; 0 when n == 0. */
+double kt_stats_percentile(const uint64_t *samples, size_t n, double pct);
+
+#endif
