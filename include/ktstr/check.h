@@ -106,6 +106,13 @@ struct kt_assert_result *kt_assert_cgroup(const struct kt_assert *a,
 /* Only the not-starved check (the guide's fallback). */
 struct kt_assert_result *kt_assert_not_starved(const struct kt_worker_report *reports, size_t n);
 
+/*
+ * One-line malloc'd summary of a result's stats for humans, e.g.
+ * "workers 8, cpus 4, spread 3.1 %, worst gap 12 ms, migrations 40,
+ * p99 wake 180 us".  NULL on ENOMEM.
+ */
+char *kt_assert_result_summary(const struct kt_assert_result *r);
+
 /* Percentile (0..100) of samples, nearest-rank; 0 when n == 0. */
 double kt_stats_percentile(const uint64_t *samples, size_t n, double pct);
 
