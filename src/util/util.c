@@ -2,7 +2,7 @@
  * Small I/O and string helpers for libktstr.  Keep this file free of any
  * knowledge of cgroups, VMs or schedulers.
  */
-#define _GNU_SOURCE
+
 #include "util/util.h"
 
 #include <dirent.h>
@@ -181,20 +181,20 @@ int kt_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name, dev_t dev)
+static int rm_rf_at(int parent, const char *name, dev_t dev)
 {
 	struct stat st;
 	int fd, err = 0;
 	DIR *d;
 	struct dirent *de;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+		return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 	if (st.st_dev != dev)
 		return -EXDEV;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
@@ -211,7 +211,7 @@ static int rm_rf_at(int dirfd, const char *name, dev_t dev)
 			err = e;
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !err)
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !err)
 		err = -errno;
 	return err;
 }
