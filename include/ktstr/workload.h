@@ -9,7 +9,13 @@
 
 #include <ktstr/common.h>
 #include <ktstr/cpuset.h>
+#include <signal.h>
 #include <sys/types.h>
+
+/* Signal the parent sends a worker on stop (besides setting the shared stop
+ * flag) so that a worker blocked in a sleep wakes up at once.  A Custom
+ * function that blocks it can only be stopped by the deadline's SIGKILL. */
+#define KT_WORKER_STOP_SIGNAL SIGUSR1
 
 enum kt_work_kind {
 	KT_WORK_UNSET = 0,
@@ -110,6 +116,9 @@ struct kt_worker_report {
 };
 
 void kt_worker_report_release(struct kt_worker_report *r);	/* frees cpus_used */
+/* Release every report of an array from kt_workload_stop_collect, then the
+ * array itself.  Accepts NULL. */
+void kt_worker_reports_free(struct kt_worker_report *r, size_t n);
 
 /* A set of workers spawned together. */
 struct kt_workload_handle;
@@ -135,5 +144,10 @@ KT_DEFINE_FREEP(kt_workload_handle)
 bool kt_worker_should_stop(const struct kt_worker_ctx *w);
 void kt_worker_tick(struct kt_worker_ctx *w, uint64_t work_units);	/* progress + gap/CPU tracking */
 void kt_worker_wake_sample(struct kt_worker_ctx *w, uint64_t latency_ns);
+
+/* One CpuSpin work unit (a dependent arithmetic chain of ~20-50 us); returns
+ * the chained value so the work cannot be optimised away.  Exposed so that
+ * benchmarks and Custom work can do exactly the same work. */
+uint64_t kt_work_spin_block(uint64_t x);
 
 #endif
