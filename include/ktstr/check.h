@@ -95,8 +95,11 @@ void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void kt_assert_result_skip(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* dst := dst merged with src: failed if either failed, details appended,
- * stats worst-of / summed.  Skipped only if both are skipped. */
+/* dst := dst merged with src: failed if either failed, details appended
+ * (deep copies), stats worst-of / summed.  Skipped only if both are skipped;
+ * otherwise a skipped side's reason becomes a "skipped: ..." note.  A fresh
+ * kt_assert_result_new() is the identity, so results can be folded into one.
+ * 0 or -ENOMEM (dst unchanged). */
 int kt_assert_result_merge(struct kt_assert_result *dst, const struct kt_assert_result *src);
 
 /* Check one cgroup's reports.  cpuset may be NULL (no isolation check). */
