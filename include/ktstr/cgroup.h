@@ -68,7 +68,8 @@ int kt_cgroup_create(struct kt_cgroup_manager *m, const char *name);
  * for cgroup.events to report "populated 0"; if tasks remain, kills them
  * (cgroup.kill, or SIGKILL to each listed pid on kernels before 5.14) and
  * waits again.  Returns -ENOENT if it does not exist, -EBUSY if it could
- * not be removed.
+ * not be removed.  Never call it on a cgroup holding the caller itself: the
+ * caller would be among the killed.
  */
 int kt_cgroup_remove(struct kt_cgroup_manager *m, const char *name);
 bool kt_cgroup_exists(struct kt_cgroup_manager *m, const char *name);

@@ -33,7 +33,6 @@
 struct fx {
 	char root[64];    /* fake tree, or "/sys/fs/cgroup" */
 	char parent[64];  /* parent_name the test uses */
-	bool real;
 };
 
 static void put(const char *dir, const char *file, const char *text)
@@ -544,7 +543,6 @@ static int real_setup(void **state)
 	unsetenv(KT_CGROUP_FAKE_ENV);
 	strcpy(f->root, KT_CGROUP_DEFAULT_ROOT);
 	snprintf(f->parent, sizeof(f->parent), "ktstr-ut-%d", (int)getpid());
-	f->real = true;
 	*state = f;
 	return 0;
 }
