@@ -65,7 +65,7 @@ $(O)/libktstr_main.a: $(MAIN_OBJ)
 # Programs link libktstr statically so the guest needs only system libraries.
 LINK = $(CC) $(CFLAGS) -o $@ $(filter %.o %.c,$^) $(O)/libktstr_main.a $(O)/libktstr.a $(LDLIBS)
 
-$(O)/ktstr: $(CLI_OBJ) $(O)/libktstr.a $(O)/libktstr_main.a
+$(O)/ktstr: $(CLI_OBJ) $(O)/libktstr.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(O)/libktstr.a $(LDLIBS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(O)/libktstr.a $(HDRS)

@@ -1,0 +1,118 @@
+/*
+ * The VM engine: a declared topology turned into a QEMU machine, an
+ * initramfs written by our own code, a kernel found and validated, a guest
+ * launched with its own result channel, and every wait bounded.
+ *
+ * Must not know about scenarios: the guest request is an opaque JSON text.
+ */
+#ifndef KTSTR_VM_H
+#define KTSTR_VM_H
+
+#include <ktstr/common.h>
+#include <ktstr/topology.h>
+
+/* ---- kernels ---------------------------------------------------------- */
+
+struct kt_kernel {
+	char *image;		/* what QEMU boots (ELF vmlinux preferred, else bzImage) */
+	char *config;		/* kernel .config, or NULL when none was found */
+	char *version;		/* release string when known, else NULL */
+	char *vmlinux_h;	/* BTF-generated header when cached, else NULL */
+};
+void kt_kernel_release(struct kt_kernel *k);
+
+/*
+ * Find the kernel to boot: `arg` (a bzImage/vmlinux file, a kernel build
+ * tree, or a cache directory), else $KTSTR_KERNEL, else the newest kernel
+ * in the cache.  Validates the image and, when a config is available, the
+ * options ktstr needs.  On failure returns -ENOENT (nothing found), -ENOEXEC
+ * (not a kernel) or -EINVAL (config lacks an option) with *err a one-line
+ * message saying what to do.
+ */
+int kt_kernel_resolve(const char *arg, struct kt_kernel *out, char **err);
+/* $XDG_CACHE_HOME/ktstr (or ~/.cache/ktstr), malloc'd. */
+char *kt_cache_dir(void);
+/* Options a config must have; NULL-terminated. */
+extern const char *const kt_kernel_required_options[];
+
+/* ---- accelerator ------------------------------------------------------ */
+
+enum kt_accel { KT_ACCEL_AUTO = 0, KT_ACCEL_KVM, KT_ACCEL_TCG };
+int kt_accel_parse(const char *s, enum kt_accel *out);
+const char *kt_accel_name(enum kt_accel a);
+/* Run a few instructions in a throwaway KVM VM: 0 when KVM works at all. */
+int kt_vm_probe_kvm(void);
+/* Resolve AUTO by probing (ioctl probe, then a cached boot probe of
+ * `kernel`); KVM requested but unusable is -ENODEV with *err set. */
+int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out, char **err);
+
+/* ---- initramfs -------------------------------------------------------- */
+
+/* A file to put in the guest: host path -> guest path (absolute). */
+struct kt_initramfs_file {
+	const char *host;
+	const char *guest;
+	unsigned mode;		/* 0 -> taken from the host file */
+};
+
+/*
+ * Build (or reuse from the cache) the base archive: `init_binary` as /init,
+ * busybox with its applet links, the given files, and the shared-library
+ * closure of every ELF among them.  *path is the cached archive (malloc'd).
+ */
+int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *files,
+		      size_t n_files, char **path, char **err);
+
+/* ---- launch ----------------------------------------------------------- */
+
+struct kt_vm_config {
+	const struct kt_kernel *kernel;
+	struct kt_topo_spec topo;
+	unsigned memory_mb;		/* 0 -> automatic */
+	enum kt_accel accel;		/* resolved: KVM or TCG */
+	const char *init_binary;	/* ELF run as /init; NULL -> this executable */
+	const struct kt_initramfs_file *files;
+	size_t n_files;
+	const char *request_json;	/* delivered as /ktstr/request.json */
+	unsigned timeout_s;		/* 0 -> 120 */
+	int out_fd;			/* guest program output goes here; -1 drops it */
+	bool interactive;		/* serial console on our terminal (shell) */
+	const char *extra_kargs;
+	int cancel_fd;			/* readable -> stop the VM (signal pipe); -1 none */
+	bool keep_console;		/* keep the full console log in the result */
+};
+
+enum kt_vm_outcome {
+	KT_VM_OK = 0,			/* guest wrote a result and powered off */
+	KT_VM_NO_RESULT,		/* guest ended without a result */
+	KT_VM_PANIC,			/* kernel panic seen on the console */
+	KT_VM_TIMEOUT,			/* guest did not finish in time; killed */
+	KT_VM_CANCELLED,		/* cancel_fd fired; killed */
+	KT_VM_QEMU_FAILED,		/* QEMU could not start or died with an error */
+};
+
+struct kt_vm_result {
+	enum kt_vm_outcome outcome;
+	char *result_json;		/* the guest's result, NUL-terminated, or NULL */
+	char *console;			/* console tail (or all with keep_console) */
+	char *qemu_stderr;		/* QEMU's own complaints */
+	int qemu_status;		/* wait status of QEMU */
+	uint64_t boot_ns;		/* launch -> guest init reported in */
+	uint64_t total_ns;		/* launch -> QEMU gone */
+};
+void kt_vm_result_release(struct kt_vm_result *r);
+const char *kt_vm_outcome_name(enum kt_vm_outcome o);
+
+/* QEMU argv for a config (NULL-terminated, malloc'd strings). */
+int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const char *rundir,
+		    char ***argv);
+void kt_vm_argv_free(char **argv);
+
+/* Boot, run, collect.  Returns 0 when the VM ran (see res->outcome), or
+ * -errno with *err for host-side failures (QEMU missing, temp dir...). */
+int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
+
+/* The last `lines` lines of a text (pointer into it). */
+const char *kt_text_tail(const char *text, unsigned lines);
+
+#endif

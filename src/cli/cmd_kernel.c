@@ -1,0 +1,113 @@
+/*
+ * `ktstr kernel fetch|list|path`: kernels in the cache.  Fetching is done
+ * by scripts/kernel-fetch (apt with a private configuration; nothing is
+ * installed into the system); this file finds and runs it, and lists what
+ * the cache holds.
+ */
+#include "cli/cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static char *find_fetch_script(void)
+{
+	KT_AUTOFREE char *dir = kt_self_dir();
+	static const char *const rel[] = {
+		"../scripts/kernel-fetch",		/* build tree: build/ktstr */
+		"../libexec/ktstr/kernel-fetch",	/* installed: PREFIX/bin/ktstr */
+		NULL,
+	};
+
+	if (getenv("KTSTR_KERNEL_FETCH"))
+		return strdup(getenv("KTSTR_KERNEL_FETCH"));
+	for (size_t i = 0; dir && rel[i]; i++) {
+		char *p = kt_asprintf("%s/%s", dir, rel[i]);
+
+		if (p && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static int kernel_list(void)
+{
+	KT_AUTOFREE char *cache = kt_cache_dir(), *dir = NULL;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	dir = cache ? kt_asprintf("%s/kernels", cache) : NULL;
+	d = dir ? opendir(dir) : NULL;
+	while (d && (de = readdir(d))) {
+		struct kt_kernel k;
+		KT_AUTOFREE char *path = NULL;
+		char *err = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = kt_asprintf("%s/%s", dir, de->d_name);
+		if (!path || kt_kernel_resolve(path, &k, &err)) {
+			printf("%-40s (unusable: %s)\n", de->d_name, err ? err : "?");
+			free(err);
+			continue;
+		}
+		printf("%-40s %s%s\n", de->d_name, path, k.vmlinux_h ? "" : " (no vmlinux.h)");
+		kt_kernel_release(&k);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	if (!n)
+		printf("no kernels cached in %s; run `ktstr kernel fetch`\n",
+		       dir ? dir : "the cache");
+	return 0;
+}
+
+int kt_cmd_kernel(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return kernel_list();
+	if (argc >= 2 && !strcmp(argv[1], "path")) {
+		struct kt_kernel k;
+		char *err = NULL;
+
+		if (kt_kernel_resolve(argc >= 3 ? argv[2] : NULL, &k, &err)) {
+			kt_cli_error("%s", err);
+			free(err);
+			return argc >= 3 ? KT_EXIT_USAGE : KT_EXIT_ENV;
+		}
+		printf("%s\n", k.image);
+		kt_kernel_release(&k);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "fetch")) {
+		KT_AUTOFREE char *script = find_fetch_script();
+
+		if (!script) {
+			kt_cli_error("kernel fetch: helper script not found (set KTSTR_KERNEL_FETCH)");
+			return KT_EXIT_ENV;
+		}
+		argv[0] = script;
+		execv(script, argv);
+		kt_cli_error("kernel fetch: cannot run %s: %s", script, strerror(errno));
+		return KT_EXIT_ENV;
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: ktstr kernel fetch [--package NAME] | list | path [PATH]\n"
+		       "  fetch  download a sched_ext-enabled kernel (default: Debian unstable's\n"
+		       "         linux-image-cloud-amd64) into the cache, with its config and a\n"
+		       "         vmlinux.h generated from its BTF; nothing is installed\n"
+		       "  list   show cached kernels\n"
+		       "  path   print the kernel image that would be booted\n");
+		return 0;
+	}
+	kt_cli_error("kernel: expected fetch, list or path (see `ktstr kernel --help`)");
+	return KT_EXIT_USAGE;
+}

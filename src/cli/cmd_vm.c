@@ -1,0 +1,127 @@
+/*
+ * `ktstr vm -- CMD` and `ktstr shell`: boot a VM with the asked-for
+ * topology and run one command (streaming its output, exiting with its
+ * status) or an interactive shell.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static const char vm_usage[] =
+	"usage: ktstr vm [OPTIONS] -- CMD [ARGS...]\n"
+	"Boot a VM with the given topology, run CMD as root inside it, stream its\n"
+	"output and exit with its status.\n\noptions:\n" KT_VM_OPTS_HELP
+	"\nexit status: CMD's own, or 64 bad input, 69 host environment,\n"
+	"70 guest failure (panic, timeout), 127 CMD not found in the guest,\n"
+	"130 interrupted.\n";
+
+static const char shell_usage[] =
+	"usage: ktstr shell [OPTIONS]\n"
+	"Boot a VM with the given topology and open a shell on its console;\n"
+	"`exit` powers it off.\n\noptions:\n" KT_VM_OPTS_HELP;
+
+static int vm_common(int argc, char **argv, bool shell)
+{
+	static const struct option longopts[] = {
+		KT_VM_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct kt_vm_opts o = { 0 };
+	struct kt_vm_setup s;
+	struct kt_vm_result r;
+	json_t *req, *res, *argv_j;
+	char *err = NULL, *text;
+	int opt, code;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
+		int used = kt_cli_vm_opt(&o, opt, optarg);
+
+		if (used < 0)
+			return KT_EXIT_USAGE;
+		if (used)
+			continue;
+		if (opt == 'h') {
+			fputs(shell ? shell_usage : vm_usage, stdout);
+			return 0;
+		}
+		fputs(shell ? shell_usage : vm_usage, stderr);
+		return KT_EXIT_USAGE;
+	}
+	if (!shell && optind >= argc) {
+		kt_cli_error("vm: no command given (usage: ktstr vm [OPTIONS] -- CMD [ARGS])");
+		free(o.includes);
+		return KT_EXIT_USAGE;
+	}
+	if (shell && optind < argc) {
+		kt_cli_error("shell: unexpected argument '%s'", argv[optind]);
+		free(o.includes);
+		return KT_EXIT_USAGE;
+	}
+	code = kt_cli_vm_setup(&o, "1n1l2c1t", &s);
+	free(o.includes);
+	if (code) {
+		kt_cli_vm_setup_release(&s);
+		return code;
+	}
+	req = json_object();
+	json_object_set_new(req, "mode", json_string(shell ? "shell" : "cmd"));
+	argv_j = json_array();
+	for (int i = optind; i < argc; i++)
+		json_array_append_new(argv_j, json_string(argv[i]));
+	json_object_set_new(req, "argv", argv_j);
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	s.cfg.request_json = text;
+	s.cfg.out_fd = shell ? -1 : 1;
+	s.cfg.interactive = shell;
+	if (shell)
+		s.cfg.timeout_s = o.timeout_s ? o.timeout_s : 24 * 3600;
+	code = kt_vm_run(&s.cfg, &r, &err);
+	free(text);
+	if (code) {
+		kt_cli_error("%s", err);
+		free(err);
+		kt_cli_vm_setup_release(&s);
+		return KT_EXIT_ENV;
+	}
+	if (r.outcome != KT_VM_OK) {
+		code = kt_cli_vm_failure(&r, s.cfg.timeout_s, o.verbose);
+	} else {
+		json_error_t jerr;
+
+		res = json_loads(r.result_json, 0, &jerr);
+		if (!res) {
+			kt_cli_error("guest sent a malformed result: %s", jerr.text);
+			code = KT_EXIT_GUEST;
+		} else {
+			const char *gerr = json_string_value(json_object_get(res, "error"));
+			json_t *ec = json_object_get(res, "exit_code");
+
+			if (gerr)
+				kt_cli_error("%s", gerr);
+			code = json_is_integer(ec) ? (int)json_integer_value(ec) : KT_EXIT_GUEST;
+			json_decref(res);
+		}
+	}
+	kt_vm_result_release(&r);
+	kt_cli_vm_setup_release(&s);
+	return code;
+}
+
+int kt_cmd_vm(int argc, char **argv)
+{
+	return vm_common(argc, argv, false);
+}
+
+int kt_cmd_shell(int argc, char **argv)
+{
+	return vm_common(argc, argv, true);
+}

@@ -1,0 +1,303 @@
+/*
+ * PID 1 in the VM.  Mounts what tests need (proc, sys, devtmpfs, tmpfs,
+ * cgroup2 with cpuset/cpu/memory enabled, debugfs, tracefs), reads the
+ * host's request from the initramfs, runs it, sends a JSON result on its
+ * own virtio-serial port (never the kernel console), drains the console
+ * and powers off.  Must not know about QEMU arguments.
+ */
+#include "guest/guest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+bool kt_guest_is_init(void)
+{
+	return getpid() == 1;
+}
+
+double kt_guest_uptime_ms(void)
+{
+	char buf[64];
+	double up = 0;
+
+	if (kt_read_line("/proc/uptime", buf, sizeof(buf)) == 0)
+		sscanf(buf, "%lf", &up);
+	return up * 1000.0;
+}
+
+static void mount_all(void)
+{
+	static const struct {
+		const char *src, *dst, *type;
+		unsigned long flags;
+	} m[] = {
+		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV },
+		{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV },
+		{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "debugfs", "/sys/kernel/debug", "debugfs", 0 },
+		{ "tracefs", "/sys/kernel/tracing", "tracefs", 0 },
+	};
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(m); i++) {
+		mkdir(m[i].dst, 0755);
+		mount(m[i].src, m[i].dst, m[i].type, m[i].flags, NULL);
+	}
+	mkdir("/dev/pts", 0755);
+	mount("devpts", "/dev/pts", "devpts", 0, NULL);
+	mkdir("/dev/shm", 01777);
+	mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, NULL);
+}
+
+/* Enable every controller the root offers (cpuset, cpu, memory, ...). */
+static void enable_controllers(void)
+{
+	char ctl[512], *save = NULL;
+	struct kt_buf want = { 0 };
+
+	if (kt_read_line("/sys/fs/cgroup/cgroup.controllers", ctl, sizeof(ctl)))
+		return;
+	for (char *c = strtok_r(ctl, " ", &save); c; c = strtok_r(NULL, " ", &save))
+		kt_buf_printf(&want, "%s+%s", want.len ? " " : "", c);
+	if (want.data)
+		kt_write_file("/sys/fs/cgroup/cgroup.subtree_control", want.data);
+	kt_buf_release(&want);
+}
+
+static void setup_env(void)
+{
+	char ld[4096];
+
+	setenv("PATH", "/include:/bin:/sbin:/usr/bin:/usr/sbin", 1);
+	setenv("HOME", "/root", 1);
+	setenv("TERM", "linux", 1);
+	if (kt_read_line("/ktstr/ld_library_path", ld, sizeof(ld)) == 0 && *ld)
+		setenv("LD_LIBRARY_PATH", ld, 1);
+}
+
+/* /dev/vportNpM of the virtio-serial port called `name`; -1 if absent. */
+static int open_port(const char *name, int flags)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		DIR *d = opendir("/sys/class/virtio-ports");
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char path[512], got[128];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
+			if (kt_read_line(path, got, sizeof(got)) || strcmp(got, name))
+				continue;
+			snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+			closedir(d);
+			return open(path, flags | O_CLOEXEC);
+		}
+		if (d)
+			closedir(d);
+		kt_sleep_ns(10000000);	/* ports register shortly after the driver */
+	}
+	return -1;
+}
+
+static void console_stdio(void)
+{
+	int fd = open("/dev/console", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static int run_cmd(json_t *req, json_t *result, int out_fd)
+{
+	json_t *jargv = json_object_get(req, "argv");
+	size_t n = json_array_size(jargv);
+	char **argv;
+	int status, errpipe[2];
+	pid_t pid;
+
+	if (!n) {
+		json_object_set_new(result, "error", json_string("no command given"));
+		return -EINVAL;
+	}
+	argv = calloc(n + 1, sizeof(*argv));
+	if (!argv)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		argv[i] = (char *)json_string_value(json_array_get(jargv, i));
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		free(argv);
+		return -errno;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY), e;
+
+		dup2(null, 0);
+		if (out_fd >= 0) {
+			dup2(out_fd, 1);
+			dup2(out_fd, 2);
+		}
+		setsid();
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errpipe[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	{
+		int e = 0;
+
+		if (pid > 0 && read(errpipe[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+			waitpid(pid, &status, 0);
+			json_object_set_new(result, "error",
+					    json_sprintf("%s: %s in the guest", argv[0],
+							 e == ENOENT ? "command not found" : strerror(e)));
+			json_object_set_new(result, "exit_code", json_integer(e == ENOENT ? 127 : 126));
+			close(errpipe[0]);
+			free(argv);
+			return 0;
+		}
+	}
+	close(errpipe[0]);
+	free(argv);
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status)) {
+		json_object_set_new(result, "exit_code", json_integer(WEXITSTATUS(status)));
+	} else {
+		json_object_set_new(result, "signal", json_integer(WTERMSIG(status)));
+		json_object_set_new(result, "exit_code", json_integer(128 + WTERMSIG(status)));
+	}
+	return 0;
+}
+
+static int run_shell(json_t *req, json_t *result, int out_fd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		setsid();
+		fd = open("/dev/ttyS0", O_RDWR);
+		if (fd >= 0) {
+			ioctl(fd, TIOCSCTTY, 1);
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		printf("ktstr guest shell: `exit` powers the VM off\n");
+		fflush(stdout);
+		execl("/bin/sh", "sh", "-l", (char *)NULL);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	json_object_set_new(result, "exit_code", json_integer(0));
+	return 0;
+}
+
+static const struct kt_guest_mode builtin_modes[] = {
+	{ "cmd", run_cmd },
+	{ "shell", run_shell },
+	{ NULL, NULL },
+};
+
+static const struct kt_guest_mode *find_mode(const struct kt_guest_mode *modes, const char *name)
+{
+	for (size_t i = 0; modes && modes[i].name; i++)
+		if (!strcmp(modes[i].name, name))
+			return &modes[i];
+	for (size_t i = 0; builtin_modes[i].name; i++)
+		if (!strcmp(builtin_modes[i].name, name))
+			return &builtin_modes[i];
+	return NULL;
+}
+
+static __attribute__((noreturn)) void power_off(void)
+{
+	tcdrain(1);
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+int kt_guest_main(const struct kt_guest_mode *modes)
+{
+	json_t *req, *result = json_object();
+	json_error_t jerr;
+	const struct kt_guest_mode *mode;
+	const char *name;
+	double t0;
+	int out_fd, res_fd, e;
+	char *text;
+
+	mkdir("/dev", 0755);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+	console_stdio();
+	mount_all();
+	enable_controllers();
+	setup_env();
+	t0 = kt_guest_uptime_ms();
+	json_object_set_new(result, "version", json_integer(KT_PROTO_VERSION));
+	json_object_set_new(result, "guest_init_ms", json_real(t0));
+	res_fd = open_port("ktstr.result", O_WRONLY);
+	out_fd = open_port("ktstr.out", O_WRONLY);
+	req = json_load_file("/ktstr/request.json", 0, &jerr);
+	name = json_string_value(json_object_get(req, "mode"));
+	mode = name ? find_mode(modes, name) : NULL;
+	if (!req) {
+		json_object_set_new(result, "error",
+				    json_sprintf("bad request: %s", jerr.text));
+	} else if (!mode) {
+		json_object_set_new(result, "error",
+				    json_sprintf("unknown guest mode '%s'", name ? name : "(none)"));
+	} else {
+		e = mode->run(req, result, out_fd >= 0 ? out_fd : 1);
+		if (e && !json_object_get(result, "error"))
+			json_object_set_new(result, "error", json_sprintf("%s", strerror(-e)));
+	}
+	json_object_set_new(result, "guest_total_ms", json_real(kt_guest_uptime_ms() - t0));
+	text = json_dumps(result, JSON_COMPACT);
+	if (text && res_fd >= 0) {
+		kt_write_all(res_fd, text, strlen(text));
+		kt_write_all(res_fd, "\n", 1);
+	} else if (text) {
+		/* no result port: the console is the last resort */
+		printf("KTSTR_RESULT %s\n", text);
+	}
+	free(text);
+	json_decref(req);
+	json_decref(result);
+	if (out_fd >= 0)
+		close(out_fd);
+	if (res_fd >= 0)
+		close(res_fd);
+	power_off();
+}

@@ -1,0 +1,243 @@
+/*
+ * The guest's root filesystem: a cpio archive holding the init binary, a
+ * static busybox with its applet links, user-supplied files and the
+ * shared-library closure of every ELF among them.  The archive is cached
+ * under a key computed from the content of everything in it, so repeated
+ * runs reuse it; per-run data (the request) goes in a separate small
+ * archive appended by launch.c.
+ */
+#include "vm/vm_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static const char *const busybox_paths[] = { "/bin/busybox", "/usr/bin/busybox", NULL };
+
+static const char *find_busybox(void)
+{
+	const char *env = getenv("KTSTR_BUSYBOX");
+
+	if (env)
+		return access(env, X_OK) == 0 ? env : NULL;
+	for (size_t i = 0; busybox_paths[i]; i++)
+		if (access(busybox_paths[i], X_OK) == 0)
+			return busybox_paths[i];
+	return NULL;
+}
+
+/* `busybox --list-full`: applet paths relative to / ("bin/sh"). */
+static int busybox_applets(const char *busybox, struct kt_strlist *out)
+{
+	char line[256];
+	char *cmd = kt_asprintf("'%s' --list-full 2>/dev/null", busybox);
+	FILE *p;
+
+	if (!cmd)
+		return -ENOMEM;
+	p = popen(cmd, "re");
+	free(cmd);
+	if (!p)
+		return -errno;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (*line && strcmp(line, "linuxrc") && strcmp(line, "bin/busybox"))
+			kt_strlist_add(out, line);
+	}
+	return pclose(p) == 0 && out->n ? 0 : -ENOEXEC;
+}
+
+/* Everything that goes in, as (guest, host) pairs, plus mode overrides. */
+struct manifest {
+	struct kt_strlist pairs;
+	struct kt_strlist ld_dirs;
+};
+
+static int add_elf_and_closure(struct manifest *m, const char *guest, const char *host,
+			       char **err)
+{
+	char *missing = NULL;
+	int e;
+
+	e = kt_strlist_add(&m->pairs, guest);
+	if (!e)
+		e = kt_strlist_add(&m->pairs, host);
+	if (e)
+		return e;
+	e = kt_elf_closure(host, &m->pairs, &missing);
+	if (e == -ENOENT && missing) {
+		*err = kt_asprintf("%s needs %s, which was not found on this host", host, missing);
+		free(missing);
+	}
+	return e;
+}
+
+static int add_tree(struct manifest *m, const char *guest, const char *host, char **err)
+{
+	struct stat st;
+
+	if (stat(host, &st) < 0) {
+		int e = -errno;
+
+		*err = kt_asprintf("cannot include %s: %s", host, strerror(-e));
+		return e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		KT_AUTOFREE char *cmd = kt_asprintf("find '%s' -mindepth 1 -type f 2>/dev/null", host);
+		char line[PATH_MAX];
+		size_t hl = strlen(host);
+		FILE *p = cmd ? popen(cmd, "re") : NULL;
+		int e = 0;
+
+		if (!p)
+			return -ENOMEM;
+		while (!e && fgets(line, sizeof(line), p)) {
+			line[strcspn(line, "\n")] = '\0';
+			KT_AUTOFREE char *g = kt_asprintf("%s%s", guest, line + hl);
+
+			e = g ? add_elf_and_closure(m, g, line, err) : -ENOMEM;
+		}
+		pclose(p);
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*err = kt_asprintf("cannot include %s: not a regular file or directory", host);
+		return -EINVAL;
+	}
+	return add_elf_and_closure(m, guest, host, err);
+}
+
+static void manifest_release(struct manifest *m)
+{
+	kt_strlist_release(&m->pairs);
+	kt_strlist_release(&m->ld_dirs);
+}
+
+static int write_archive(const char *path, const struct manifest *m, const char *busybox,
+			 const struct kt_strlist *applets)
+{
+	struct kt_cpio *c;
+	struct kt_buf ld = { 0 };
+	struct kt_strlist seen = { 0 };
+	int err;
+
+	err = kt_cpio_open(path, &c);
+	if (err)
+		return err;
+	static const char *const dirs[] = { "dev", "proc", "sys", "tmp", "run", "root", "etc",
+					    "ktstr", "sys/fs/cgroup", NULL };
+	for (size_t i = 0; !err && dirs[i]; i++)
+		err = kt_cpio_dir(c, dirs[i], i == 3 ? 01777 : 0755);
+	if (!err)
+		err = kt_cpio_file(c, "bin/busybox", busybox, 0755);
+	for (size_t i = 0; !err && i < applets->n; i++)
+		err = kt_cpio_symlink(c, applets->v[i], "/bin/busybox");
+	for (size_t i = 0; !err && i + 1 < m->pairs.n; i += 2) {
+		const char *guest = m->pairs.v[i];
+		char *dir;
+
+		if (kt_strlist_has(&seen, guest))
+			continue;
+		err = kt_strlist_add(&seen, guest);
+		if (!err)
+			err = kt_cpio_file(c, guest, m->pairs.v[i + 1], 0);
+		/* library directories for the guest loader, which has no ld.so.cache */
+		dir = strdup(guest);
+		if (dir && strrchr(dir, '/') && i > 0) {
+			*strrchr(dir, '/') = '\0';
+			if (strstr(dir, "lib") && !strstr(ld.data ? ld.data : "", dir)) {
+				kt_buf_printf(&ld, "%s%s", ld.len ? ":" : "", dir);
+			}
+		}
+		free(dir);
+	}
+	if (!err)
+		err = kt_cpio_data(c, "ktstr/ld_library_path", 0644, ld.data ? ld.data : "", ld.len);
+	if (!err)
+		err = kt_cpio_data(c, "etc/passwd", 0644, "root:x:0:0:root:/root:/bin/sh\n", 30);
+	kt_buf_release(&ld);
+	kt_strlist_release(&seen);
+	if (err) {
+		kt_cpio_abort(c);
+		return err;
+	}
+	return kt_cpio_finish(c);
+}
+
+int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *files,
+		      size_t n_files, char **path, char **err)
+{
+	struct manifest m = { 0 };
+	struct kt_strlist applets = { 0 };
+	KT_AUTOFREE char *cache = NULL, *dir = NULL, *final = NULL, *tmp = NULL;
+	const char *busybox;
+	uint64_t h = KT_HASH_INIT;
+	int e;
+
+	*err = NULL;
+	busybox = find_busybox();
+	if (!busybox) {
+		*err = kt_asprintf("busybox not found (install busybox-static, or set KTSTR_BUSYBOX)");
+		return -ENOENT;
+	}
+	if (kt_elf_is_dynamic(busybox) == 1) {
+		*err = kt_asprintf("%s is dynamically linked; the guest needs a static busybox "
+				   "(Debian package busybox-static)", busybox);
+		return -ENOEXEC;
+	}
+	e = add_elf_and_closure(&m, "/init", init_binary, err);
+	for (size_t i = 0; !e && i < n_files; i++)
+		e = add_tree(&m, files[i].guest, files[i].host, err);
+	if (!e)
+		e = busybox_applets(busybox, &applets);
+	if (e) {
+		if (!*err)
+			*err = kt_asprintf("cannot assemble the initramfs: %s", strerror(-e));
+		goto out;
+	}
+	/* content key: every guest path and every file's bytes */
+	e = kt_hash_file(&h, busybox);
+	for (size_t i = 0; !e && i + 1 < m.pairs.n; i += 2) {
+		h = kt_hash_bytes(h, m.pairs.v[i], strlen(m.pairs.v[i]) + 1);
+		e = kt_hash_file(&h, m.pairs.v[i + 1]);
+	}
+	if (e) {
+		*err = kt_asprintf("cannot read files for the initramfs: %s", strerror(-e));
+		goto out;
+	}
+	cache = kt_cache_dir();
+	dir = cache ? kt_asprintf("%s/initramfs", cache) : NULL;
+	final = dir ? kt_asprintf("%s/base-%016llx.cpio", dir, (unsigned long long)h) : NULL;
+	if (!final) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (access(final, R_OK) == 0)
+		goto done;
+	e = kt_mkdir_p(dir, 0755);
+	tmp = e ? NULL : kt_asprintf("%s.tmp.%d", final, (int)getpid());
+	if (!e && !tmp)
+		e = -ENOMEM;
+	if (!e)
+		e = write_archive(tmp, &m, busybox, &applets);
+	if (!e && rename(tmp, final) < 0)
+		e = -errno;
+	if (e) {
+		if (tmp)
+			unlink(tmp);
+		*err = kt_asprintf("cannot write the initramfs in %s: %s", dir, strerror(-e));
+		goto out;
+	}
+done:
+	*path = kt_take_ptr(final);
+out:
+	manifest_release(&m);
+	kt_strlist_release(&applets);
+	return e;
+}

@@ -1,0 +1,341 @@
+/*
+ * Running one VM: private run directory, initrd = cached base + a small
+ * per-run archive carrying the request, QEMU started with its output
+ * channels, the guest's program output streamed to the caller, and every
+ * way of ending handled (result, panic, timeout, cancel, QEMU failure).
+ * The run directory and the QEMU process never outlive this function.
+ */
+#include "vm/vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+#define CONSOLE_TAIL_BYTES (64 * 1024)
+
+const char *kt_vm_outcome_name(enum kt_vm_outcome o)
+{
+	switch (o) {
+	case KT_VM_OK: return "ok";
+	case KT_VM_NO_RESULT: return "no result";
+	case KT_VM_PANIC: return "kernel panic";
+	case KT_VM_TIMEOUT: return "timeout";
+	case KT_VM_CANCELLED: return "cancelled";
+	case KT_VM_QEMU_FAILED: return "qemu failed";
+	}
+	return "?";
+}
+
+void kt_vm_result_release(struct kt_vm_result *r)
+{
+	free(r->result_json);
+	free(r->console);
+	free(r->qemu_stderr);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *kt_text_tail(const char *text, unsigned lines)
+{
+	const char *p;
+
+	if (!text)
+		return "";
+	p = text + strlen(text);
+	while (p > text && (p[-1] == '\n' || p[-1] == '\r'))
+		p--;
+	while (p > text) {
+		if (p[-1] == '\n' && lines-- <= 1)
+			break;
+		p--;
+	}
+	return p;
+}
+
+static int append_file(int dst, const char *src)
+{
+	struct stat st;
+	off_t off = 0;
+	int fd = open(src, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	while (!err && off < st.st_size) {
+		ssize_t n = sendfile(dst, fd, &off, (size_t)(st.st_size - off));
+
+		if (n <= 0)
+			err = n < 0 ? -errno : -EIO;
+	}
+	close(fd);
+	return err;
+}
+
+/* initrd = base archive + a small archive with the request. */
+static int make_initrd(const char *rundir, const char *base, const char *request,
+		       char **initrd)
+{
+	KT_AUTOFREE char *extra = kt_asprintf("%s/run.cpio", rundir);
+	char *path = kt_asprintf("%s/initrd", rundir);
+	struct kt_cpio *c;
+	int fd, err;
+
+	if (!extra || !path) {
+		free(path);
+		return -ENOMEM;
+	}
+	err = kt_cpio_open(extra, &c);
+	if (!err) {
+		err = kt_cpio_data(c, "ktstr/request.json", 0644, request ? request : "{}",
+				   request ? strlen(request) : 2);
+		if (err)
+			kt_cpio_abort(c);
+		else
+			err = kt_cpio_finish(c);
+	}
+	fd = err ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!err && fd < 0)
+		err = -errno;
+	if (!err)
+		err = append_file(fd, base);
+	if (!err)
+		err = append_file(fd, extra);
+	if (fd >= 0 && close(fd) < 0 && !err)
+		err = -errno;
+	if (err) {
+		free(path);
+		return err;
+	}
+	*initrd = path;
+	return 0;
+}
+
+static char *self_exe(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Read at most the last `max` bytes of a file. */
+static char *read_tail(const char *path, size_t max)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (kt_read_file(path, &text, &len))
+		return NULL;
+	if (len > max) {
+		memmove(text, text + len - max, max + 1);
+	}
+	return text;
+}
+
+int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err)
+{
+	char rundir[PATH_MAX];
+	KT_AUTOFREE char *exe = NULL, *base = NULL, *initrd = NULL, *fifo = NULL, *fifo_in = NULL;
+	KT_AUTOFREE char *errpath = NULL, *console = NULL, *resultpath = NULL;
+	char **argv = NULL;
+	int e, out = -1, errpipe[2] = { -1, -1 }, pidfd = -1, status = 0;
+	bool timed_out = false, cancelled = false;
+	uint64_t start, deadline;
+	const char *tmp = getenv("TMPDIR");
+	pid_t pid = -1;
+
+	memset(res, 0, sizeof(*res));
+	*err = NULL;
+	snprintf(rundir, sizeof(rundir), "%s/ktstr-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(rundir)) {
+		e = -errno;
+		*err = kt_asprintf("cannot create a run directory in %s: %s",
+				   tmp && *tmp ? tmp : "/tmp", strerror(-e));
+		return e;
+	}
+	exe = cfg->init_binary ? strdup(cfg->init_binary) : self_exe();
+	if (!exe) {
+		e = -ENOMEM;
+		goto out;
+	}
+	e = kt_initramfs_base(exe, cfg->files, cfg->n_files, &base, err);
+	if (e)
+		goto out;
+	e = make_initrd(rundir, base, cfg->request_json, &initrd);
+	if (e) {
+		*err = kt_asprintf("cannot write the initrd in %s: %s", rundir, strerror(-e));
+		goto out;
+	}
+	fifo = kt_asprintf("%s/out.out", rundir);
+	fifo_in = kt_asprintf("%s/out.in", rundir);
+	errpath = kt_asprintf("%s/qemu.err", rundir);
+	console = kt_asprintf("%s/console.log", rundir);
+	resultpath = kt_asprintf("%s/result", rundir);
+	if (!fifo || !fifo_in || !errpath || !console || !resultpath) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (mkfifo(fifo, 0600) < 0 || mkfifo(fifo_in, 0600) < 0) {
+		e = -errno;
+		*err = kt_asprintf("cannot create %s: %s", fifo, strerror(-e));
+		goto out;
+	}
+	/* our read end first, non-blocking: QEMU opens both ends read-write */
+	out = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (out < 0) {
+		e = -errno;
+		goto out;
+	}
+	e = kt_vm_qemu_argv(cfg, initrd, rundir, &argv);
+	if (e)
+		goto out;
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		e = -errno;
+		goto out;
+	}
+	start = kt_now_ns();
+	pid = fork();
+	if (pid < 0) {
+		e = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		int fd;
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!cfg->interactive) {
+			setpgid(0, 0);
+			fd = open("/dev/null", O_RDWR);
+			dup2(fd, 0);
+			dup2(fd, 1);
+		}
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errpipe[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	{
+		int child_errno = 0;
+		ssize_t n = read(errpipe[0], &child_errno, sizeof(child_errno));
+
+		if (n == (ssize_t)sizeof(child_errno)) {
+			waitpid(pid, &status, 0);
+			pid = -1;
+			e = -child_errno;
+			*err = kt_asprintf("cannot run %s: %s (install the qemu-system-x86 package, "
+					   "or set KTSTR_QEMU)", argv[0], strerror(child_errno));
+			goto out;
+		}
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	deadline = start + (uint64_t)(cfg->timeout_s ? cfg->timeout_s : 120) * 1000000000ull;
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = out, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+			{ .fd = cfg->cancel_fd, .events = POLLIN },
+		};
+		uint64_t now = kt_now_ns();
+		int wait_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+		char buf[65536];
+		ssize_t n;
+
+		if (pidfd < 0 && wait_ms > 50)
+			wait_ms = 50;	/* no pidfd: poll the child */
+		if (poll(p, 3, wait_ms) < 0 && errno != EINTR) {
+			e = -errno;
+			break;
+		}
+		while ((n = read(out, buf, sizeof(buf))) > 0)
+			if (cfg->out_fd >= 0)
+				kt_write_all(cfg->out_fd, buf, (size_t)n);
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			pid = -1;
+			break;
+		}
+		if (p[2].revents & (POLLIN | POLLHUP)) {
+			cancelled = true;
+			break;
+		}
+		if (kt_now_ns() >= deadline) {
+			timed_out = true;
+			break;
+		}
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		pid = -1;
+	}
+	res->total_ns = kt_now_ns() - start;
+	res->qemu_status = status;
+	{
+		char buf[65536];
+		ssize_t n;
+
+		while ((n = read(out, buf, sizeof(buf))) > 0)
+			if (cfg->out_fd >= 0)
+				kt_write_all(cfg->out_fd, buf, (size_t)n);
+	}
+	res->console = cfg->keep_console ? read_tail(console, SIZE_MAX / 2)
+					 : read_tail(console, CONSOLE_TAIL_BYTES);
+	res->qemu_stderr = read_tail(errpath, 4096);
+	if (kt_read_file(resultpath, &res->result_json, NULL) == 0 && !*res->result_json) {
+		free(res->result_json);
+		res->result_json = NULL;
+	}
+	if (cancelled)
+		res->outcome = KT_VM_CANCELLED;
+	else if (timed_out)
+		res->outcome = KT_VM_TIMEOUT;
+	else if (res->result_json)
+		res->outcome = KT_VM_OK;
+	else if (res->console && strstr(res->console, "Kernel panic"))
+		res->outcome = KT_VM_PANIC;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		res->outcome = KT_VM_QEMU_FAILED;
+	else
+		res->outcome = KT_VM_NO_RESULT;
+	e = 0;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	if (out >= 0)
+		close(out);
+	if (errpipe[0] >= 0)
+		close(errpipe[0]);
+	if (errpipe[1] >= 0)
+		close(errpipe[1]);
+	kt_vm_argv_free(argv);
+	kt_rm_rf(rundir);
+	if (e && !*err)
+		*err = kt_asprintf("cannot run the VM: %s", strerror(-e));
+	return e;
+}
