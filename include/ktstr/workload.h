@@ -133,7 +133,11 @@ int kt_workload_start(struct kt_workload_handle *h);
 /* Change affinity of every worker (used by ops). */
 int kt_workload_set_affinity(struct kt_workload_handle *h, const struct kt_cpuset *set);
 /* Stop, collect reports (deadline in ms; 0 -> 5000), reap.  *reports is a
- * malloc'd array of kt_workload_count() entries owned by the caller. */
+ * malloc'd array of kt_workload_count() entries owned by the caller (free it
+ * with kt_worker_reports_free).  A worker that did not report (EXITED,
+ * SIGNALED, TIMED_OUT) keeps its partial telemetry; its cpu_time comes from
+ * rusage, its wall_time ends at its last tick (TIMED_OUT: at the kill).
+ * A second call returns -EALREADY. */
 int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadline_ms,
 			     struct kt_worker_report **reports, size_t *n);
 /* Kill everything still alive (SIGKILL to each process group) and free. */
@@ -142,7 +146,10 @@ KT_DEFINE_FREEP(kt_workload_handle)
 
 /* For Custom work functions, inside the worker. */
 bool kt_worker_should_stop(const struct kt_worker_ctx *w);
-void kt_worker_tick(struct kt_worker_ctx *w, uint64_t work_units);	/* progress + gap/CPU tracking */
+/* One progress point: adds work_units, counts one iteration, tracks the gap
+ * since the previous tick and the CPU.  A Custom function that sleeps on
+ * purpose between ticks sees that sleep counted as a gap. */
+void kt_worker_tick(struct kt_worker_ctx *w, uint64_t work_units);
 void kt_worker_wake_sample(struct kt_worker_ctx *w, uint64_t latency_ns);
 
 /* One CpuSpin work unit (a dependent arithmetic chain of ~20-50 us); returns
