@@ -1,0 +1,82 @@
+/*
+ * The scheduler under test: how a test declares it (binary, arguments,
+ * flags that expand into profiles, kernel args, sysctls, check overrides)
+ * and the lifecycle in the guest (start, wait until sched_ext reports it
+ * enabled, watch it, stop it, explain how it died).  Knows nothing about
+ * scenarios.
+ */
+#ifndef KTSTR_SCHED_H
+#define KTSTR_SCHED_H
+
+#include <ktstr/check.h>
+#include <ktstr/common.h>
+#include <ktstr/topology.h>
+#include <sys/types.h>
+
+#define KT_SCHED_MAX_ARGS 16
+#define KT_SCHED_MAX_FLAGS 12
+
+/* A named flag: extra scheduler arguments, possibly requiring other flags. */
+struct kt_sched_flag {
+	const char *name;
+	const char *args[KT_SCHED_MAX_ARGS];
+	const char *requires[4];
+};
+
+struct kt_scheduler {
+	const char *name;			/* what /sys/kernel/sched_ext/root/ops shows */
+	const char *binary;			/* path, name next to the test binary, or $KTSTR_SCHEDULER */
+	const char *sched_args[KT_SCHED_MAX_ARGS];
+	struct kt_topo_spec topology;		/* default topology for its tests (0 = unset) */
+	struct kt_assert assert;		/* check overrides for its tests */
+	struct kt_sched_flag flags[KT_SCHED_MAX_FLAGS];
+	const char *kargs;			/* extra kernel command line */
+	const char *sysctls[8];			/* "kernel.foo=1" applied in the guest */
+	unsigned attach_timeout_ms;		/* 0 -> 10000 */
+};
+
+/* Declare a scheduler for tests: KTSTR_SCHEDULER(MY_SCHED, .name = ..., .binary = ...). */
+#define KTSTR_SCHEDULER(sym, ...) const struct kt_scheduler sym = { __VA_ARGS__ }
+
+/* ---- lifecycle in the guest --------------------------------------------- */
+
+/* A running scheduler under test. */
+struct kt_sched_run;
+
+/*
+ * Start `binary` with args (NULL-terminated), stdout/stderr captured, and
+ * wait (bounded by attach_timeout_ms, 0 -> 10000) until
+ * /sys/kernel/sched_ext/state is "enabled" and root/ops is set (and equals
+ * expect_ops when non-NULL).  On failure returns -errno with *err a
+ * one-line diagnosis ("scheduler did not attach within 10 s: <stderr tail>
+ * / <kernel message>", "scheduler exited with status 1 before attaching:
+ * <verifier message>").
+ */
+int kt_sched_start(const char *binary, const char *const *args, const char *expect_ops,
+		   unsigned attach_timeout_ms, struct kt_sched_run **out, char **err);
+pid_t kt_sched_pid(const struct kt_sched_run *r);
+/* Healthy: process alive and sched_ext still enabled with its ops.
+ * Otherwise false and *why (malloc'd, e.g. "scheduler ejected: runnable
+ * task stall (kworker/0:1[25] failed to run for 3.1s)"). */
+bool kt_sched_alive(struct kt_sched_run *r, char **why);
+/* Stop it (SIGTERM, bounded wait, SIGKILL) and wait for sched_ext to go
+ * back to "disabled". */
+int kt_sched_stop(struct kt_sched_run *r);
+
+/* What is known about how the scheduler ended, for the verdict. */
+struct kt_sched_diag {
+	bool died;			/* ejected or exited during the run */
+	double died_at_ms;		/* guest uptime when first seen dead */
+	char *reason;			/* kernel's reason line */
+	char *exit_report;		/* the scheduler's own exit message */
+	char *dump;			/* sched_ext debug dump, when captured */
+	char *output_tail;		/* last lines of its stdout/stderr */
+	int exit_status;		/* wait status when it exited, else -1 */
+};
+/* Fill *d (caller releases with kt_sched_diag_release). */
+int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d);
+void kt_sched_diag_release(struct kt_sched_diag *d);
+void kt_sched_run_free(struct kt_sched_run *r);	/* stops it if still running */
+KT_DEFINE_FREEP(kt_sched_run)
+
+#endif
