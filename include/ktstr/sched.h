@@ -72,10 +72,21 @@ struct kt_sched_diag {
 	char *dump;			/* sched_ext debug dump, when captured */
 	char *output_tail;		/* last lines of its stdout/stderr */
 	int exit_status;		/* wait status when it exited, else -1 */
+	double detected_at_ms;		/* guest uptime when ktstr noticed (died_at_ms
+					 * is the kernel's timestamp when it has one) */
 };
 /* Fill *d (caller releases with kt_sched_diag_release). */
 int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d);
 void kt_sched_diag_release(struct kt_sched_diag *d);
+/*
+ * Multi-line malloc'd text of a diagnosis for the verdict: a headline
+ * ("scheduler ejected at 19073 ms: runnable task stall"), then the kernel's
+ * lines, the scheduler's exit report, its output tail and the dump (each
+ * section only when present).  NULL on ENOMEM.
+ */
+char *kt_sched_diag_format(const struct kt_sched_diag *d);
+/* Path of the file capturing the scheduler's stdout+stderr. */
+const char *kt_sched_output_path(const struct kt_sched_run *r);
 void kt_sched_run_free(struct kt_sched_run *r);	/* stops it if still running */
 KT_DEFINE_FREEP(kt_sched_run)
 
