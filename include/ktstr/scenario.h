@@ -72,6 +72,11 @@ KT_DEFINE_FREEP(kt_handle_list)
 size_t kt_handle_list_count(const struct kt_handle_list *l);
 const char *kt_handle_list_cgroup(const struct kt_handle_list *l, size_t i);
 struct kt_workload_handle *kt_handle_list_get(const struct kt_handle_list *l, size_t i);
+/* True for workers left outside every test cgroup (spawn_host). */
+bool kt_handle_list_is_host(const struct kt_handle_list *l, size_t i);
+/* The CPUs entry i's isolation is checked against: the union of every
+ * effective cpuset its cgroup had while the workers ran (NULL: none). */
+const struct kt_cpuset *kt_handle_list_cpuset(const struct kt_handle_list *l, size_t i);
 
 /* ctx->workers_per_cgroup workers of the default (or overridden) work type. */
 struct kt_workload_config kt_dfl_wl(const struct kt_ctx *ctx);
@@ -121,6 +126,7 @@ struct kt_cgroup_def {
 	int priority;
 	int nice;
 	struct kt_affinity_spec affinity;
+	bool no_workers;			/* create the cgroup (and cpuset) only */
 };
 #define KT_CGROUP(name_, ...) { .name = (name_), __VA_ARGS__ }
 #define KT_WORK(kind_, ...) ((struct kt_work_type){ .kind = (kind_), __VA_ARGS__ })
@@ -154,6 +160,8 @@ struct kt_op {
 #define KT_OP_STOP(cg)              { .kind = KT_OP_STOP_CGROUP, .cgroup = (cg) }
 #define KT_OP_AFFINITY(cg, ...)     { .kind = KT_OP_SET_AFFINITY, .cgroup = (cg), .affinity = { __VA_ARGS__ } }
 #define KT_OP_MOVE_ALL(from, to)    { .kind = KT_OP_MOVE_ALL_TASKS, .cgroup = (from), .cgroup2 = (to) }
+#define KT_OP_SPAWN_(cg, ...)       { .kind = KT_OP_SPAWN, .cgroup = (cg), .def = KT_CGROUP((cg), __VA_ARGS__) }
+#define KT_OP_SPAWN_HOST_(...)      { .kind = KT_OP_SPAWN_HOST, .def = KT_CGROUP("host", __VA_ARGS__) }
 
 enum kt_hold_kind {
 	KT_HOLD_FRAC = 0,	/* .frac of ctx->duration_ms (0 -> the whole duration) */
@@ -173,6 +181,17 @@ struct kt_step {
 	const struct kt_op *ops;
 	struct kt_hold hold;
 };
+
+/*
+ * Every step's ops are validated (targets known, cpuset and affinity specs
+ * resolvable on ctx->topo) before anything is created, so an invalid
+ * scenario fails with a message ("step 2: op set_cpuset: unknown cgroup
+ * 'cg_9'") and leaves nothing behind.  Workers are checked per spawn
+ * (equal workers only), isolation against the union of the effective
+ * cpusets their cgroup had during the run: a worker fails it only by
+ * running on a CPU its cgroup never had.  Workers of a removed or stopped
+ * cgroup are collected then and count in the verdict.
+ */
 
 /* Run cgroup defs steadily for the duration, then collect and check. */
 struct kt_assert_result *kt_execute_defs(struct kt_ctx *ctx, const struct kt_cgroup_def *defs);

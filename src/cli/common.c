@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/util.h"
+#include "runner/runner.h"
 #include "vm/vm_internal.h"
 
 void kt_cli_error(const char *fmt, ...)
@@ -107,7 +108,8 @@ int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 		kt_cli_error("%s", err);
 		free(err);
 		/* a path the user typed that is wrong is bad input; none at all is environment */
-		return (o->kernel || getenv("KTSTR_KERNEL")) ? KT_EXIT_USAGE : KT_EXIT_ENV;
+		return (o->kernel || (getenv("KTSTR_KERNEL") && *getenv("KTSTR_KERNEL"))) ? KT_EXIT_USAGE
+										  : KT_EXIT_ENV;
 	}
 	e = kt_accel_resolve(want, s->kernel.image, &s->cfg.accel, &err);
 	if (e) {
@@ -148,38 +150,14 @@ void kt_cli_vm_setup_release(struct kt_vm_setup *s)
 	free(s->files);
 }
 
-static int cancel_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t cancel_sig;
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-
-	cancel_sig = sig;
-	if (write(cancel_pipe[1], "x", 1) < 0) {
-		/* nothing to do: the pipe is already readable */
-	}
-	errno = saved;
-}
-
 int kt_cli_cancel_fd(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	if (cancel_pipe[0] >= 0)
-		return cancel_pipe[0];
-	if (pipe2(cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	return cancel_pipe[0];
+	return kt_cancel_fd();
 }
 
 int kt_cli_cancel_signal(void)
 {
-	return cancel_sig;
+	return kt_cancel_signal();
 }
 
 int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool verbose)

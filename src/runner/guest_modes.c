@@ -1,12 +1,208 @@
 /*
- * The guest modes the runner adds to the built-in ones.  Filled in as the
- * scenario layer grows; the table is what the guest init dispatches on.
+ * Executing a request where the workload runs (inside the VM, or forked
+ * on the host for --host): build the Ctx from the request (topology from
+ * sysfs, a fresh cgroup parent, the merged checks the host computed),
+ * start the scheduler under test and keep watching it, run the test body
+ * or catalog scenario, then turn everything into the result object.
  */
 #include "runner/runner.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "check/check_json.h"
+#include "util/util.h"
+
+static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
+{
+	return kt_sched_alive(ctx->sched_data, why);
+}
+
+static json_t *timeline_json(const struct kt_timeline *t)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; t && i < kt_timeline_count(t); i++) {
+		double at;
+		const char *text = kt_timeline_get(t, i, &at);
+
+		json_array_append_new(a, json_pack("{s:f,s:s}", "at_ms", at, "event", text));
+	}
+	return a;
+}
+
+static json_t *diag_json(const struct kt_sched_diag *d)
+{
+	return json_pack("{s:b,s:f,s:s?,s:s?,s:s?,s:s?,s:i}", "died", d->died, "died_at_ms",
+			 d->died_at_ms, "reason", d->reason, "exit_report", d->exit_report, "dump",
+			 d->dump, "output_tail", d->output_tail, "exit_status", d->exit_status);
+}
+
+static const char **json_strv(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	const char **v = calloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = json_string_value(json_array_get(arr, i));
+	return v;
+}
+
+/* The body: a registered test, or a catalog scenario. */
+static struct kt_assert_result *run_body(json_t *req, struct kt_ctx *ctx)
+{
+	const char *test = json_string_value(json_object_get(req, "test"));
+	const char *scen = json_string_value(json_object_get(req, "scenario"));
+
+	if (test) {
+		const struct kt_test_def *d = kt_runner_find_test(test);
+
+		if (!d)
+			return kt_ctx_fail(ctx, "test '%s' is not in this binary", test);
+		return d->fn(ctx);
+	}
+	if (scen) {
+		const struct kt_scenario *s = kt_scenario_find(scen);
+
+		if (!s)
+			return kt_ctx_fail(ctx, "unknown scenario '%s' (see `ktstr list`)", scen);
+		return kt_scenario_run(s, ctx);
+	}
+	return kt_ctx_fail(ctx, "request names neither a test nor a scenario");
+}
+
+int kt_runner_execute(json_t *req, json_t *result, int out_fd)
+{
+	struct kt_ctx ctx = { 0 };
+	KT_AUTO(kt_topology) topo = NULL;
+	KT_AUTO(kt_cgroup_manager) cgm = NULL;
+	KT_AUTO(kt_sched_run) sched = NULL;
+	KT_AUTO(kt_assert_result) res = NULL;
+	json_t *sched_j = json_object_get(req, "scheduler");
+	json_t *flags_j = json_object_get(req, "flags");
+	const char **flags = NULL;
+	const char *wt = json_string_value(json_object_get(req, "work_type"));
+	struct kt_topo_spec spec;
+	char specbuf[32];
+	struct utsname uts;
+	uint64_t t0 = kt_now_ns(), t_run = 0, t_end;
+	char *err = NULL;
+	int e;
+
+	ctx.timeline = kt_timeline_new();
+	ctx.assert = kt_assert_default_checks();
+	if (json_object_get(req, "assert") &&
+	    kt_assert_from_json(json_object_get(req, "assert"), &ctx.assert)) {
+		json_object_set_new(result, "error", json_string("bad assert overrides in request"));
+		kt_timeline_free(ctx.timeline);
+		return -EINVAL;
+	}
+	ctx.duration_ms = (uint64_t)json_integer_value(json_object_get(req, "duration_ms"));
+	if (!ctx.duration_ms)
+		ctx.duration_ms = 2000;
+	ctx.workers_per_cgroup = (unsigned)json_integer_value(json_object_get(req, "workers"));
+	if (!ctx.workers_per_cgroup)
+		ctx.workers_per_cgroup = 2;
+	ctx.settle_ms = (uint64_t)json_integer_value(json_object_get(req, "settle_ms"));
+	if (wt && kt_work_kind_parse(wt, &ctx.work_type_override.kind)) {
+		json_object_set_new(result, "error", json_sprintf("unknown work type '%s'", wt));
+		kt_timeline_free(ctx.timeline);
+		return -EINVAL;
+	}
+	ctx.wait_for_map_write = json_is_true(json_object_get(req, "wait_for_map_write"));
+	flags = json_strv(flags_j);
+	ctx.flags = flags;
+
+	uname(&uts);
+	json_object_set_new(result, "kernel", json_string(uts.release));
+	e = kt_topology_from_sysfs("/", &topo);
+	if (e) {
+		json_object_set_new(result, "error",
+				    json_sprintf("cannot read the CPU topology: %s", strerror(-e)));
+		goto out;
+	}
+	kt_topo_to_spec(topo, &spec);
+	kt_topo_spec_format(&spec, specbuf, sizeof(specbuf));
+	json_object_set_new(result, "guest_topology", json_string(specbuf));
+	ctx.topo = topo;
+	e = kt_cgroup_manager_new(NULL, NULL, &cgm);
+	if (e) {
+		json_object_set_new(result, "error",
+				    json_sprintf("cannot set up cgroups: %s",
+						 e == -ENOTSUP ? "cgroup v2 is not mounted at /sys/fs/cgroup"
+						 : e == -ENODEV ? "the cpuset controller is not available in cgroup v2"
+								: strerror(-e)));
+		goto out;
+	}
+	ctx.cgroups = cgm;
+
+	if (json_is_object(sched_j)) {
+		const char *bin = json_string_value(json_object_get(sched_j, "binary"));
+		const char *ops = json_string_value(json_object_get(sched_j, "ops"));
+		KT_AUTOFREE const char **args = json_strv(json_object_get(sched_j, "args"));
+		unsigned tmo = (unsigned)json_integer_value(json_object_get(sched_j, "attach_timeout_ms"));
+
+		kt_timeline_add(ctx.timeline, "scheduler %s starting", bin);
+		e = kt_sched_start(bin, args, ops, tmo, &sched, &err);
+		if (e) {
+			res = kt_assert_result_new();
+			kt_assert_result_fail(res, "%s", err ? err : "scheduler failed to start");
+			json_object_set_new(result, "sched_start_error", json_string(err ? err : "?"));
+			free(err);
+			goto verdict;
+		}
+		kt_timeline_add(ctx.timeline, "scheduler attached (pid %d)", (int)kt_sched_pid(sched));
+		ctx.sched_pid = kt_sched_pid(sched);
+		ctx.sched_alive = sched_alive_hook;
+		ctx.sched_data = sched;
+	}
+	t_run = kt_now_ns();
+	res = run_body(req, &ctx);
+	if (!res)
+		res = kt_ctx_fail(&ctx, "test body returned no result");
+	kt_timeline_add(ctx.timeline, "workload finished");
+	if (sched) {
+		struct kt_sched_diag d = { 0 };
+		char *why = NULL;
+
+		if (!kt_sched_alive(sched, &why))
+			kt_assert_result_fail(res, "%s", why ? why : "scheduler died");
+		free(why);
+		kt_sched_diagnose(sched, &d);
+		json_object_set_new(result, "scheduler_diag", diag_json(&d));
+		kt_sched_diag_release(&d);
+		kt_sched_stop(sched);
+	}
+	if (ctx.abort_reason)
+		kt_assert_result_fail(res, "%s", ctx.abort_reason);
+verdict:
+	t_end = kt_now_ns();
+	json_object_set_new(result, "verdict",
+			    json_string(res->skipped ? "skip" : res->passed ? "pass" : "fail"));
+	json_object_set_new(result, "result", kt_assert_result_to_json(res));
+	json_object_set_new(result, "checks", kt_assert_to_json(&ctx.assert));
+	json_object_set_new(result, "timings",
+			    json_pack("{s:f,s:f}", "setup_ms", (t_run ? t_run - t0 : t_end - t0) / 1e6,
+				      "run_ms", t_run ? (t_end - t_run) / 1e6 : 0.0));
+out:
+	json_object_set_new(result, "timeline", timeline_json(ctx.timeline));
+	kt_timeline_free(ctx.timeline);
+	free(ctx.abort_reason);
+	free(flags);
+	(void)out_fd;
+	return 0;
+}
+
+static int mode_run(json_t *req, json_t *result, int out_fd)
+{
+	return kt_runner_execute(req, result, out_fd);
+}
 
 static const struct kt_guest_mode modes[] = {
+	{ "test", mode_run },
+	{ "scenario", mode_run },
 	{ NULL, NULL },
 };
 

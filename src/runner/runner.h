@@ -1,13 +1,89 @@
 /*
- * The runner: test registry walking, selection, VM fan-out and outputs,
- * and the guest modes ("test", "scenario") that run inside the VM.
+ * The runner: the test registry, variants (test x flag profile), running
+ * one variant in a VM or on the host, verdicts and their outputs (human
+ * lines, TAP, JUnit, JSON), and the guest modes ("test", "scenario") that
+ * execute a request inside the VM.  Internal to libktstr.
  */
 #ifndef KTSTR_RUNNER_H
 #define KTSTR_RUNNER_H
 
+#include <jansson.h>
+#include <ktstr/test.h>
+#include <ktstr/vm.h>
+
 #include "guest/guest.h"
+
+#define KT_RESULT_SCHEMA "ktstr-result/1"
 
 /* NULL-name-terminated table of the guest modes the runner provides. */
 const struct kt_guest_mode *kt_runner_guest_modes(void);
+
+/* The test table of the running executable (set by kt_test_main). */
+void kt_runner_set_tests(const struct kt_test_def *const *begin,
+			 const struct kt_test_def *const *end);
+const struct kt_test_def *kt_runner_find_test(const char *name);
+
+/* Run a request in this process as the guest would (used in the guest and,
+ * forked, for --host runs).  Fills `result`. */
+int kt_runner_execute(json_t *request, json_t *result, int out_fd);
+
+/* ---- host side ---------------------------------------------------------- */
+
+/* One thing to run: a request plus how to boot for it. */
+struct kt_job {
+	char *name;			/* "test" or "test/profile" */
+	json_t *request;		/* owned */
+	struct kt_topo_spec topo;
+	unsigned memory_mb;
+	unsigned timeout_s;
+	bool host;			/* run on this machine */
+	bool expect_err;
+	const char *kargs;
+	const char *sched_host_path;	/* scheduler binary to include, or NULL */
+	char *skip_reason;		/* set: not run, reported as SKIP */
+};
+void kt_job_release(struct kt_job *j);
+
+enum kt_verdict { KT_PASS = 0, KT_FAIL, KT_SKIP, KT_ERROR };
+const char *kt_verdict_name(enum kt_verdict v);
+
+/* The outcome of one job, with everything the outputs need. */
+struct kt_outcome {
+	enum kt_verdict verdict;
+	char *summary;			/* stats line */
+	char *reason;			/* first failure line / error / skip reason */
+	json_t *doc;			/* the full result document (schema ktstr-result/1) */
+	double wall_s;
+};
+void kt_outcome_release(struct kt_outcome *o);
+
+/* Shared VM settings for all jobs of a run. */
+struct kt_run_env {
+	struct kt_kernel kernel;
+	enum kt_accel accel;
+	int cancel_fd;
+	bool verbose;
+	const struct kt_initramfs_file *extra_files;
+	size_t n_extra_files;
+	int stream_fd;			/* guest output of a single job; -1 none */
+};
+
+/* Run one job (VM or host); never fails: errors become KT_ERROR outcomes. */
+void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
+		       struct kt_outcome *out);
+/* Human-readable report of one outcome (verdict line; details on failure). */
+void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome *o, bool verbose);
+/* Write the JSON document to dir/<name>.json ('/' in names -> '__'). */
+int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct kt_outcome *o);
+int kt_runner_write_json_file(const char *path, const struct kt_outcome *o);
+/* TAP and JUnit over a whole run. */
+void kt_runner_tap(FILE *f, const struct kt_job *jobs, const struct kt_outcome *outs, size_t n);
+int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt_outcome *outs,
+		    size_t n, const char *suite);
+
+/* SIGINT/SIGTERM/SIGHUP -> a readable fd (installed once); which signal. */
+int kt_cancel_fd(void);
+int kt_cancel_signal(void);
+bool kt_cancelled(void);
 
 #endif

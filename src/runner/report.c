@@ -1,0 +1,192 @@
+/*
+ * Turning outcomes into what people and tools read: one verdict line per
+ * job with the key numbers, the evidence on failure (reasons, the ops
+ * timeline, the scheduler's diagnosis, the guest console tail), JSON
+ * result files, TAP and JUnit.
+ */
+#include "runner/runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/util.h"
+
+void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome *o, bool verbose)
+{
+	json_t *doc = o->doc, *guest = json_object_get(doc, "guest");
+	json_t *details = json_object_get(json_object_get(guest, "result"), "details");
+	json_t *timeline = json_object_get(guest, "timeline");
+	json_t *diag = json_object_get(guest, "scheduler_diag");
+	const char *console = json_string_value(json_object_get(doc, "console_tail"));
+	const char *topo = json_string_value(json_object_get(doc, "topology"));
+	bool bad = o->verdict == KT_FAIL || o->verdict == KT_ERROR;
+
+	fprintf(f, "%-5s %s [%s%s] %.1fs", kt_verdict_name(o->verdict), job->name,
+		job->host ? "host" : topo ? topo : "?", job->expect_err ? ", expect_err" : "",
+		o->wall_s);
+	if (o->summary)
+		fprintf(f, "  %s", o->summary);
+	if (o->verdict == KT_SKIP && o->reason)
+		fprintf(f, "  (%s)", o->reason);
+	fputc('\n', f);
+	if (!bad && !verbose)
+		return;
+	if (o->verdict == KT_ERROR && o->reason)
+		fprintf(f, "  error: %s\n", o->reason);
+	for (size_t i = 0; i < json_array_size(details); i++)
+		fprintf(f, "  %s\n", json_string_value(json_array_get(details, i)));
+	if (json_is_object(diag) && json_is_true(json_object_get(diag, "died"))) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(diag, k, v) {
+			if (json_is_string(v) && *json_string_value(v))
+				fprintf(f, "  scheduler %s: %s\n", k, json_string_value(v));
+		}
+	}
+	if (json_array_size(timeline)) {
+		fprintf(f, "  timeline:\n");
+		for (size_t i = 0; i < json_array_size(timeline); i++) {
+			json_t *ev = json_array_get(timeline, i);
+
+			fprintf(f, "    +%8.1f ms  %s\n",
+				json_number_value(json_object_get(ev, "at_ms")),
+				json_string_value(json_object_get(ev, "event")));
+		}
+	}
+	if (console && *console && (o->verdict == KT_ERROR || verbose))
+		fprintf(f, "  guest console (tail):\n%s\n", console);
+}
+
+static char *json_path(const char *dir, const char *name)
+{
+	char *p = kt_asprintf("%s/%s.json", dir, name), *base;
+
+	if (!p)
+		return NULL;
+	base = p + strlen(dir) + 1;
+	for (char *c = base; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	return p;
+}
+
+int kt_runner_write_json_file(const char *path, const struct kt_outcome *o)
+{
+	return json_dump_file(o->doc, path, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
+}
+
+int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct kt_outcome *o)
+{
+	KT_AUTOFREE char *p = NULL;
+	int e = kt_mkdir_p(dir, 0755);
+
+	if (e)
+		return e;
+	p = json_path(dir, job->name);
+	return p ? kt_runner_write_json_file(p, o) : -ENOMEM;
+}
+
+/* YAML-safe one-line text for TAP diagnostics. */
+static void yaml_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void kt_runner_tap(FILE *f, const struct kt_job *jobs, const struct kt_outcome *outs, size_t n)
+{
+	fprintf(f, "TAP version 13\n1..%zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct kt_outcome *o = &outs[i];
+
+		fprintf(f, "%s %zu - %s", o->verdict == KT_PASS || o->verdict == KT_SKIP ? "ok" : "not ok",
+			i + 1, jobs[i].name);
+		if (o->verdict == KT_SKIP)
+			fprintf(f, " # SKIP %s", o->reason ? o->reason : "");
+		fputc('\n', f);
+		if (o->verdict == KT_FAIL || o->verdict == KT_ERROR) {
+			fprintf(f, "  ---\n  verdict: %s\n  message: ", kt_verdict_name(o->verdict));
+			yaml_str(f, o->reason ? o->reason : "");
+			fprintf(f, "\n  duration_s: %.2f\n  ...\n", o->wall_s);
+		}
+	}
+}
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt_outcome *outs,
+		    size_t n, const char *suite)
+{
+	unsigned failures = 0, errors = 0, skipped = 0;
+	double total = 0;
+	char stamp[32];
+	time_t now = time(NULL);
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		failures += outs[i].verdict == KT_FAIL;
+		errors += outs[i].verdict == KT_ERROR;
+		skipped += outs[i].verdict == KT_SKIP;
+		total += outs[i].wall_s;
+	}
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites>\n  <testsuite name=\"");
+	xml_text(f, suite);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" "
+		   "timestamp=\"%s\" hostname=\"localhost\" id=\"0\" package=\"ktstr\">\n",
+		n, failures, errors, skipped, total, stamp);
+	fprintf(f, "    <properties/>\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct kt_outcome *o = &outs[i];
+
+		fprintf(f, "    <testcase name=\"");
+		xml_text(f, jobs[i].name);
+		fprintf(f, "\" classname=\"");
+		xml_text(f, suite);
+		fprintf(f, "\" time=\"%.3f\"", o->wall_s);
+		if (o->verdict == KT_PASS) {
+			fprintf(f, "/>\n");
+			continue;
+		}
+		fprintf(f, ">\n");
+		if (o->verdict == KT_SKIP) {
+			fprintf(f, "      <skipped/>\n");
+		} else {
+			fprintf(f, "      <%s message=\"", o->verdict == KT_FAIL ? "failure" : "error");
+			xml_text(f, o->reason ? o->reason : "");
+			fprintf(f, "\" type=\"%s\">", kt_verdict_name(o->verdict));
+			xml_text(f, o->summary ? o->summary : "");
+			fprintf(f, "</%s>\n", o->verdict == KT_FAIL ? "failure" : "error");
+		}
+		fprintf(f, "    </testcase>\n");
+	}
+	fprintf(f, "    <system-out/>\n    <system-err/>\n  </testsuite>\n</testsuites>\n");
+	return fclose(f) ? -EIO : 0;
+}

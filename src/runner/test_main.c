@@ -1,0 +1,526 @@
+/*
+ * The test binary: `./my_tests [--list] [FILTER...] [--topology T]
+ * [--kernel K] [--jobs N] [--fail-fast] [--tap] [--junit F] [--json DIR]`.
+ * Turns the declarations into jobs (test x flag profile), checks them,
+ * runs them (several VMs at once with --jobs), and reports.  Inside the VM
+ * the same binary is PID 1 and executes one job's request.
+ */
+#include "runner/runner.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check/check_json.h"
+#include "util/util.h"
+#include "vm/vm_internal.h"
+
+#define EXIT_USAGE 64
+#define EXIT_ENV 69
+
+struct opts {
+	const char *topology, *kernel, *accel, *junit, *json_dir;
+	bool list, fail_fast, tap, verbose;
+	unsigned jobs, timeout_s;
+	double duration_s;
+	char **filters;
+	int n_filters;
+};
+
+static const char usage_text[] =
+	"usage: %s [OPTIONS] [FILTER...]\n"
+	"Run this binary's ktstr tests, each in its own VM with its declared topology.\n"
+	"FILTERs select tests whose name contains any of them.\n\n"
+	"  --list             list tests (and flag profiles) and exit\n"
+	"  --topology SPEC    override every test's topology (NnLlCcTt or a preset)\n"
+	"  --kernel PATH      kernel to boot (default: $KTSTR_KERNEL, else the cache)\n"
+	"  --accel auto|kvm|tcg\n"
+	"  --duration S       override every test's duration (seconds)\n"
+	"  --timeout S        per-test VM watchdog (seconds)\n"
+	"  --jobs N           run N VMs at once (default 1)\n"
+	"  --fail-fast        stop after the first failure\n"
+	"  --tap              print TAP instead of verdict lines\n"
+	"  --junit FILE       write a JUnit XML report\n"
+	"  --json DIR         write one JSON result per test into DIR\n"
+	"  -v, --verbose      show timelines and console tails for every test\n";
+
+static bool matches(const struct opts *o, const char *name)
+{
+	if (!o->n_filters)
+		return true;
+	for (int i = 0; i < o->n_filters; i++)
+		if (strstr(name, o->filters[i]))
+			return true;
+	return false;
+}
+
+/* Declarations that cannot run, found before anything boots. */
+static char *check_def(const struct kt_test_def *d)
+{
+	unsigned nodes = d->numa_nodes ? d->numa_nodes : 1, llcs = d->llcs ? d->llcs : nodes;
+
+	if (!d->fn)
+		return kt_asprintf("test %s: no body", d->name);
+	if (llcs % nodes)
+		return kt_asprintf("test %s (%s:%d): llcs (%u) is not a multiple of numa_nodes (%u)",
+				   d->name, d->file, d->line, llcs, nodes);
+#define RANGE(lo, hi)                                                                      \
+	if (d->lo && d->hi && d->lo > d->hi)                                               \
+		return kt_asprintf("test %s (%s:%d): " #lo " (%u) > " #hi " (%u)", d->name, \
+				   d->file, d->line, d->lo, d->hi);
+	RANGE(min_llcs, max_llcs)
+	RANGE(min_cpus, max_cpus)
+	RANGE(min_numa_nodes, max_numa_nodes)
+#undef RANGE
+	if (d->duration_s < 0)
+		return kt_asprintf("test %s: negative duration", d->name);
+	return NULL;
+}
+
+/* Why a topology does not suit a test, or NULL. */
+static char *topo_mismatch(const struct kt_test_def *d, const struct kt_topo_spec *t)
+{
+	unsigned cpus = kt_topo_spec_cpus(t);
+
+	if (d->min_llcs && t->llcs < d->min_llcs)
+		return kt_asprintf("needs at least %u LLCs", d->min_llcs);
+	if (d->max_llcs && t->llcs > d->max_llcs)
+		return kt_asprintf("needs at most %u LLCs", d->max_llcs);
+	if (d->min_cpus && cpus < d->min_cpus)
+		return kt_asprintf("needs at least %u CPUs", d->min_cpus);
+	if (d->max_cpus && cpus > d->max_cpus)
+		return kt_asprintf("needs at most %u CPUs", d->max_cpus);
+	if (d->min_numa_nodes && t->numa_nodes < d->min_numa_nodes)
+		return kt_asprintf("needs at least %u NUMA nodes", d->min_numa_nodes);
+	if (d->max_numa_nodes && t->numa_nodes > d->max_numa_nodes)
+		return kt_asprintf("needs at most %u NUMA nodes", d->max_numa_nodes);
+	if (d->requires_smt && t->threads < 2)
+		return strdup("needs SMT");
+	return NULL;
+}
+
+static bool in_list(const char *const *list, size_t max, const char *name)
+{
+	for (size_t i = 0; i < max && list[i]; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	return false;
+}
+
+static size_t nflags(const struct kt_scheduler *s)
+{
+	size_t n = 0;
+
+	while (s && n < KT_SCHED_MAX_FLAGS && s->flags[n].name)
+		n++;
+	return n;
+}
+
+/* Is this subset of the scheduler's flags a valid profile for the test? */
+static bool profile_ok(const struct kt_test_def *d, const struct kt_scheduler *s, unsigned mask)
+{
+	size_t n = nflags(s);
+
+	for (size_t i = 0; i < n; i++) {
+		bool on = mask & (1u << i);
+
+		if (on) {
+			for (size_t r = 0; r < 4 && s->flags[i].requires[r]; r++) {
+				bool found = false;
+
+				for (size_t j = 0; j < n; j++)
+					if ((mask & (1u << j)) && !strcmp(s->flags[j].name, s->flags[i].requires[r]))
+						found = true;
+				if (!found)
+					return false;
+			}
+			if (in_list(d->excluded_flags, KT_SCHED_MAX_FLAGS, s->flags[i].name))
+				return false;
+		} else if (in_list(d->required_flags, KT_SCHED_MAX_FLAGS, s->flags[i].name)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The scheduler binary on the host: $KTSTR_SCHEDULER, a path, or next to us. */
+static char *find_sched_binary(const struct kt_scheduler *s)
+{
+	const char *env = getenv("KTSTR_SCHEDULER");
+	KT_AUTOFREE char *dir = NULL;
+	char *p;
+
+	if (env && *env)
+		return strdup(env);
+	if (!s->binary)
+		return NULL;
+	if (strchr(s->binary, '/'))
+		return access(s->binary, X_OK) == 0 ? strdup(s->binary) : NULL;
+	dir = kt_self_dir();
+	p = dir ? kt_asprintf("%s/%s", dir, s->binary) : NULL;
+	if (p && access(p, X_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const char *host_path)
+{
+	json_t *args = json_array();
+	const char *base = strrchr(host_path, '/') ? strrchr(host_path, '/') + 1 : host_path;
+
+	for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
+		json_array_append_new(args, json_string(s->sched_args[i]));
+	for (size_t f = 0; f < nflags(s); f++)
+		if (mask & (1u << f))
+			for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->flags[f].args[i]; i++)
+				json_array_append_new(args, json_string(s->flags[f].args[i]));
+	return json_pack("{s:s+,s:o,s:s?,s:i}", "binary", "/include/", base, "args", args, "ops",
+			 s->name, "attach_timeout_ms", s->attach_timeout_ms);
+}
+
+static int build_jobs(const struct opts *o, const struct kt_test_def *const *begin,
+		      const struct kt_test_def *const *end, struct kt_job **out, size_t *n_out)
+{
+	struct kt_job *jobs = NULL;
+	size_t n = 0;
+	struct kt_topo_spec override;
+	char *err = NULL;
+
+	if (o->topology && kt_topo_spec_parse(o->topology, &override, &err)) {
+		fprintf(stderr, "ktstr: %s\n", err);
+		free(err);
+		return -EINVAL;
+	}
+	for (const struct kt_test_def *const *p = begin; p && p < end; p++) {
+		const struct kt_test_def *d = *p;
+		const struct kt_scheduler *s;
+		size_t nf;
+		KT_AUTOFREE char *sched_path = NULL;
+
+		if (!d)
+			continue;
+		err = check_def(d);
+		if (err) {
+			fprintf(stderr, "ktstr: %s\n", err);
+			free(err);
+			return -EINVAL;
+		}
+		s = d->scheduler;
+		nf = nflags(s);
+		if (s) {
+			sched_path = find_sched_binary(s);
+		}
+		for (unsigned mask = 0; mask < (1u << nf); mask++) {
+			struct kt_job j = { 0 };
+			struct kt_assert a = kt_assert_default_checks();
+			struct kt_buf name = { 0 };
+			double dur = o->duration_s > 0 ? o->duration_s : d->duration_s > 0 ? d->duration_s : 2.0;
+			json_t *flags = json_array();
+
+			if (!profile_ok(d, s, mask)) {
+				json_decref(flags);
+				continue;
+			}
+			kt_buf_printf(&name, "%s", d->name);
+			for (size_t f = 0; f < nf; f++)
+				if (mask & (1u << f)) {
+					kt_buf_printf(&name, "%s%s", name.len == strlen(d->name) ? "/" : "+",
+						      s->flags[f].name);
+					json_array_append_new(flags, json_string(s->flags[f].name));
+				}
+			if (nf && !mask)
+				kt_buf_printf(&name, "/default");
+			j.name = name.data;
+			if (!matches(o, j.name)) {
+				kt_buf_release(&name);
+				json_decref(flags);
+				continue;
+			}
+			if (o->topology) {
+				j.topo = override;
+			} else if (!d->llcs && !d->cores && !d->threads && !d->numa_nodes && s &&
+				   s->topology.llcs) {
+				j.topo = s->topology;
+			} else {
+				j.topo.numa_nodes = d->numa_nodes ? d->numa_nodes : 1;
+				j.topo.llcs = d->llcs ? d->llcs : j.topo.numa_nodes;
+				j.topo.cores = d->cores ? d->cores : 2;
+				j.topo.threads = d->threads ? d->threads : 1;
+			}
+			if (!d->host_only)
+				j.skip_reason = topo_mismatch(d, &j.topo);
+			if (s) {
+				a = kt_assert_merge(&a, &s->assert);
+			}
+			a = kt_assert_merge(&a, &d->assert);
+			j.request = json_pack("{s:s,s:s,s:o,s:I,s:i,s:i,s:o}", "mode", "test", "test",
+					      d->name, "flags", flags, "duration_ms",
+					      (json_int_t)(dur * 1000), "workers", d->workers_per_cgroup,
+					      "settle_ms", d->settle_ms, "assert", kt_assert_to_json(&a));
+			if (s && !d->host_only) {
+				if (!sched_path) {
+					j.skip_reason = j.skip_reason ? j.skip_reason
+						: kt_asprintf("scheduler binary '%s' not found (next to "
+							      "the test binary, by path, or $KTSTR_SCHEDULER)",
+							      s->binary ? s->binary : "(none)");
+				} else {
+					json_object_set_new(j.request, "scheduler",
+							    sched_request(s, mask, sched_path));
+				}
+				j.kargs = s->kargs;
+			}
+			j.memory_mb = d->memory_mb;
+			j.timeout_s = o->timeout_s ? o->timeout_s
+				      : d->timeout_s ? d->timeout_s : 60 + (unsigned)(4 * dur);
+			j.host = d->host_only;
+			j.expect_err = d->expect_err;
+			if (j.request && sched_path && !d->host_only)
+				json_object_set_new(j.request, "sched_host_path", json_string(sched_path));
+			jobs = realloc(jobs, (n + 1) * sizeof(*jobs));
+			jobs[n++] = j;
+		}
+	}
+	*out = jobs;
+	*n_out = n;
+	return 0;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+struct pool {
+	const struct opts *o;
+	struct kt_run_env *env;
+	struct kt_job *jobs;
+	struct kt_outcome *outs;
+	bool *done;
+	size_t n, next, finished, failed;
+	bool stop;
+	bool tty;
+	pthread_mutex_t lock;
+};
+
+static void progress(struct pool *p)
+{
+	if (!p->tty || p->o->tap)
+		return;
+	fprintf(stderr, "\r\033[K[%zu/%zu done, %zu failed] running:", p->finished, p->n, p->failed);
+	for (size_t i = 0, shown = 0; i < p->next && shown < 3; i++)
+		if (!p->done[i]) {
+			fprintf(stderr, " %s", p->jobs[i].name);
+			shown++;
+		}
+	fflush(stderr);
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->stop || p->next >= p->n) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		i = p->next++;
+		progress(p);
+		pthread_mutex_unlock(&p->lock);
+
+		kt_runner_run_job(p->env, &p->jobs[i], &p->outs[i]);
+
+		pthread_mutex_lock(&p->lock);
+		p->done[i] = true;
+		p->finished++;
+		if (p->outs[i].verdict == KT_FAIL || p->outs[i].verdict == KT_ERROR) {
+			p->failed++;
+			if (p->o->fail_fast)
+				p->stop = true;
+		}
+		if (p->tty && !p->o->tap)
+			fprintf(stderr, "\r\033[K");
+		if (!p->o->tap)
+			kt_runner_print(stdout, &p->jobs[i], &p->outs[i], p->o->verbose);
+		fflush(stdout);
+		if (kt_cancelled())
+			p->stop = true;
+		progress(p);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
+		 const struct kt_test_def *const *end)
+{
+	static const struct option longopts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "topology", required_argument, NULL, 't' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "fail-fast", no_argument, NULL, 'f' },
+		{ "tap", no_argument, NULL, 'p' },
+		{ "junit", required_argument, NULL, 'J' },
+		{ "json", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct opts o = { .jobs = 1 };
+	struct kt_run_env env = { .cancel_fd = -1, .stream_fd = -1 };
+	struct kt_job *jobs = NULL;
+	size_t n = 0, counts[4] = { 0 };
+	struct pool pool;
+	bool need_vm = false;
+	int opt, rc = 0;
+
+	kt_runner_set_tests(begin, end);
+	if (kt_guest_is_init())
+		kt_guest_main(kt_runner_guest_modes());
+	while ((opt = getopt_long(argc, argv, "hvj:", longopts, NULL)) != -1) {
+		char *endp;
+
+		switch (opt) {
+		case 'l': o.list = true; break;
+		case 't': o.topology = optarg; break;
+		case 'k': o.kernel = optarg; break;
+		case 'a': o.accel = optarg; break;
+		case 'd':
+			o.duration_s = strtod(optarg, &endp);
+			if (*endp || o.duration_s <= 0 || o.duration_s > 3600) {
+				fprintf(stderr, "ktstr: bad --duration '%s': seconds, > 0\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			o.timeout_s = (unsigned)strtoul(optarg, &endp, 10);
+			if (*endp || !o.timeout_s) {
+				fprintf(stderr, "ktstr: bad --timeout '%s': seconds, > 0\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			o.jobs = (unsigned)strtoul(optarg, &endp, 10);
+			if (*endp || !o.jobs || o.jobs > 64) {
+				fprintf(stderr, "ktstr: bad --jobs '%s': 1..64\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f': o.fail_fast = true; break;
+		case 'p': o.tap = true; break;
+		case 'J': o.junit = optarg; break;
+		case 'o': o.json_dir = optarg; break;
+		case 'v': o.verbose = true; break;
+		case 'h': printf(usage_text, argv[0]); return 0;
+		default: fprintf(stderr, usage_text, argv[0]); return EXIT_USAGE;
+		}
+	}
+	o.filters = argv + optind;
+	o.n_filters = argc - optind;
+	if (build_jobs(&o, begin, end, &jobs, &n))
+		return EXIT_USAGE;
+	if (o.list) {
+		for (size_t i = 0; i < n; i++) {
+			char spec[32];
+
+			kt_topo_spec_format(&jobs[i].topo, spec, sizeof(spec));
+			printf("%-40s %s%s%s\n", jobs[i].name, jobs[i].host ? "host" : spec,
+			       jobs[i].expect_err ? "  expect_err" : "",
+			       jobs[i].skip_reason ? "  (would skip)" : "");
+		}
+		goto out;
+	}
+	if (!n) {
+		fprintf(stderr, "ktstr: no test matches\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		need_vm |= !jobs[i].host && !jobs[i].skip_reason;
+	if (need_vm) {
+		char *err = NULL;
+		enum kt_accel want = KT_ACCEL_AUTO;
+
+		if (o.accel && kt_accel_parse(o.accel, &want)) {
+			fprintf(stderr, "ktstr: bad --accel '%s': auto, kvm or tcg\n", o.accel);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (kt_kernel_resolve(o.kernel, &env.kernel, &err)) {
+			fprintf(stderr, "ktstr: %s\n", err);
+			free(err);
+			rc = o.kernel ? EXIT_USAGE : EXIT_ENV;
+			goto out;
+		}
+		if (kt_accel_resolve(want, env.kernel.image, &env.accel, &err)) {
+			fprintf(stderr, "ktstr: %s\n", err);
+			free(err);
+			rc = EXIT_ENV;
+			goto out;
+		}
+	}
+	env.cancel_fd = kt_cancel_fd();
+	env.verbose = o.verbose;
+	for (size_t i = 0; i < n; i++) {
+		const char *sp = json_string_value(json_object_get(jobs[i].request, "sched_host_path"));
+
+		jobs[i].sched_host_path = sp;
+	}
+	memset(&pool, 0, sizeof(pool));
+	pool.o = &o;
+	pool.env = &env;
+	pool.jobs = jobs;
+	pool.n = n;
+	pool.outs = calloc(n, sizeof(*pool.outs));
+	pool.done = calloc(n, sizeof(*pool.done));
+	pool.tty = isatty(2);
+	pthread_mutex_init(&pool.lock, NULL);
+	{
+		unsigned nt = o.jobs < n ? o.jobs : (unsigned)n;
+		pthread_t *th = calloc(nt, sizeof(*th));
+
+		for (unsigned i = 0; i < nt; i++)
+			pthread_create(&th[i], NULL, worker, &pool);
+		for (unsigned i = 0; i < nt; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+	}
+	if (pool.tty && !o.tap)
+		fprintf(stderr, "\r\033[K");
+	for (size_t i = 0; i < n; i++) {
+		if (!pool.done[i]) {
+			pool.outs[i].verdict = KT_SKIP;
+			pool.outs[i].reason = strdup(kt_cancelled() ? "interrupted" : "not run (--fail-fast)");
+			pool.outs[i].doc = json_pack("{s:s,s:s,s:s}", "schema", KT_RESULT_SCHEMA, "name",
+						     jobs[i].name, "verdict", "skip");
+		}
+		counts[pool.outs[i].verdict]++;
+		if (o.json_dir && kt_runner_write_json(o.json_dir, &jobs[i], &pool.outs[i]))
+			fprintf(stderr, "ktstr: cannot write JSON results into %s\n", o.json_dir);
+	}
+	if (o.tap)
+		kt_runner_tap(stdout, jobs, pool.outs, n);
+	if (o.junit && kt_runner_junit(o.junit, jobs, pool.outs, n, "ktstr"))
+		fprintf(stderr, "ktstr: cannot write %s\n", o.junit);
+	if (!o.tap)
+		printf("%zu passed, %zu failed, %zu skipped\n", counts[KT_PASS],
+		       counts[KT_FAIL] + counts[KT_ERROR], counts[KT_SKIP]);
+	rc = kt_cancelled() ? 130 : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1 : 0;
+	for (size_t i = 0; i < n; i++)
+		kt_outcome_release(&pool.outs[i]);
+	free(pool.outs);
+	free(pool.done);
+out:
+	for (size_t i = 0; i < n; i++)
+		kt_job_release(&jobs[i]);
+	free(jobs);
+	kt_kernel_release(&env.kernel);
+	return rc;
+}
