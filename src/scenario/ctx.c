@@ -1,0 +1,140 @@
+/*
+ * The scenario context's own behaviour: the timeline of what a scenario
+ * did when, sleeping while watching the scheduler, and failure results
+ * for scenario code.  Must not print: the runner serialises the timeline.
+ */
+#include "scenario/scenario_internal.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Slice length of kt_ctx_sleep: how late a scheduler death is noticed. */
+#define KT_CTX_SLICE_MS 100
+
+struct kt_timeline_event {
+	double at_ms;
+	char *text;
+};
+
+struct kt_timeline {
+	uint64_t t0_ns;
+	struct kt_timeline_event *ev;
+	size_t n, cap;
+};
+
+struct kt_timeline *kt_timeline_new(void)
+{
+	struct kt_timeline *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->t0_ns = kt_now_ns();
+	return t;
+}
+
+void kt_timeline_free(struct kt_timeline *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->ev[i].text);
+	free(t->ev);
+	free(t);
+}
+
+void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	if (!t)
+		return;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 32;
+		struct kt_timeline_event *ev = realloc(t->ev, cap * sizeof(*ev));
+
+		if (!ev)
+			return;	/* the timeline is evidence, not control: drop */
+		t->ev = ev;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (!text)
+		return;
+	t->ev[t->n].at_ms = (double)(kt_now_ns() - t->t0_ns) / 1e6;
+	t->ev[t->n].text = text;
+	t->n++;
+}
+
+size_t kt_timeline_count(const struct kt_timeline *t)
+{
+	return t ? t->n : 0;
+}
+
+const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms)
+{
+	if (!t || i >= t->n)
+		return NULL;
+	if (at_ms)
+		*at_ms = t->ev[i].at_ms;
+	return t->ev[i].text;
+}
+
+bool kt_ctx_sched_ok(struct kt_ctx *ctx)
+{
+	char *why = NULL;
+
+	if (ctx->abort_reason)
+		return false;
+	if (!ctx->sched_alive || ctx->sched_alive(ctx, &why)) {
+		free(why);
+		return true;
+	}
+	ctx->abort_reason = kt_asprintf("scheduler died: %s", why ? why : "no reason given");
+	free(why);
+	if (!ctx->abort_reason)
+		ctx->abort_reason = strdup("scheduler died");
+	kt_timeline_add(ctx->timeline, "abort: %s", ctx->abort_reason ? ctx->abort_reason : "");
+	return false;
+}
+
+int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
+{
+	uint64_t end = kt_now_ns() + ms * 1000000ull;
+
+	for (;;) {
+		uint64_t now = kt_now_ns(), left;
+
+		if (!kt_ctx_sched_ok(ctx))
+			return -ECANCELED;
+		if (now >= end)
+			return 0;
+		left = (end - now) / 1000000ull;
+		if (left > KT_CTX_SLICE_MS)
+			left = KT_CTX_SLICE_MS;
+		kt_sleep_ns(left ? left * 1000000ull : end - now);
+	}
+}
+
+struct kt_assert_result *kt_ctx_fail(struct kt_ctx *ctx, const char *fmt, ...)
+{
+	struct kt_assert_result *r = kt_assert_result_new();
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (ctx)
+		kt_timeline_add(ctx->timeline, "fail: %s", text ? text : "(no memory)");
+	if (r)
+		kt_assert_result_fail(r, "%s", text ? text : "(no memory for the message)");
+	free(text);
+	return r;
+}
