@@ -66,14 +66,16 @@ int kt_sched_stop(struct kt_sched_run *r);
 /* What is known about how the scheduler ended, for the verdict. */
 struct kt_sched_diag {
 	bool died;			/* ejected or exited during the run */
-	double died_at_ms;		/* guest uptime when first seen dead */
+	double died_at_ms;		/* guest uptime (CLOCK_BOOTTIME) when first seen
+					 * dead: within one kt_sched_alive poll of it */
 	char *reason;			/* kernel's reason line */
 	char *exit_report;		/* the scheduler's own exit message */
 	char *dump;			/* sched_ext debug dump, when captured */
 	char *output_tail;		/* last lines of its stdout/stderr */
 	int exit_status;		/* wait status when it exited, else -1 */
-	double detected_at_ms;		/* guest uptime when ktstr noticed (died_at_ms
-					 * is the kernel's timestamp when it has one) */
+	double kernel_log_ms;		/* printk time of the kernel's disable line, 0 if
+					 * none; the kernel's own clock, which can differ
+					 * from uptime by tens of ms under TCG */
 };
 /* Fill *d (caller releases with kt_sched_diag_release). */
 int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d);
