@@ -19,7 +19,8 @@ static const char vm_usage[] =
 	"output and exit with its status.\n\noptions:\n" KT_VM_OPTS_HELP
 	"\nexit status: CMD's own, or 64 bad input, 69 host environment,\n"
 	"70 guest failure (panic, timeout), 127 CMD not found in the guest,\n"
-	"130 interrupted.\n";
+	"130 interrupted.\n"
+	"  --dry-run           print the QEMU command line and exit\n";
 
 static const char shell_usage[] =
 	"usage: ktstr shell [OPTIONS]\n"
@@ -31,6 +32,7 @@ static int vm_common(int argc, char **argv, bool shell)
 	static const struct option longopts[] = {
 		KT_VM_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ 0 },
 	};
 	struct kt_vm_opts o = { 0 };
@@ -39,6 +41,7 @@ static int vm_common(int argc, char **argv, bool shell)
 	json_t *req, *res, *argv_j;
 	char *err = NULL, *text;
 	int opt, code;
+	bool dry_run = false;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
@@ -48,6 +51,10 @@ static int vm_common(int argc, char **argv, bool shell)
 			return KT_EXIT_USAGE;
 		if (used)
 			continue;
+		if (opt == 'n') {
+			dry_run = true;
+			continue;
+		}
 		if (opt == 'h') {
 			fputs(shell ? shell_usage : vm_usage, stdout);
 			return 0;
@@ -55,7 +62,7 @@ static int vm_common(int argc, char **argv, bool shell)
 		fputs(shell ? shell_usage : vm_usage, stderr);
 		return KT_EXIT_USAGE;
 	}
-	if (!shell && optind >= argc) {
+	if (!shell && optind >= argc && !dry_run) {
 		kt_cli_error("vm: no command given (usage: ktstr vm [OPTIONS] -- CMD [ARGS])");
 		free(o.includes);
 		return KT_EXIT_USAGE;
@@ -70,6 +77,18 @@ static int vm_common(int argc, char **argv, bool shell)
 	if (code) {
 		kt_cli_vm_setup_release(&s);
 		return code;
+	}
+	if (dry_run) {
+		char **qargv = NULL;
+
+		s.cfg.interactive = shell;
+		code = kt_vm_qemu_argv(&s.cfg, "INITRD", "RUNDIR", &qargv);
+		for (char **a = qargv; !code && *a; a++)
+			printf("%s'%s'", a == qargv ? "" : " ", *a);
+		printf("\n");
+		kt_vm_argv_free(qargv);
+		kt_cli_vm_setup_release(&s);
+		return code ? KT_EXIT_ENV : 0;
 	}
 	req = json_object();
 	json_object_set_new(req, "mode", json_string(shell ? "shell" : "cmd"));

@@ -113,6 +113,27 @@ static int add_tree(struct manifest *m, const char *guest, const char *host, cha
 	return add_elf_and_closure(m, guest, host, err);
 }
 
+/* Identity of every input file, cheap to compute (no reads). */
+static uint64_t stat_key(const char *busybox, const struct manifest *m)
+{
+	uint64_t h = KT_HASH_INIT;
+	struct stat st;
+
+	for (size_t i = 0; i < m->pairs.n + 1; i++) {
+		const char *p = i < m->pairs.n ? m->pairs.v[i] : busybox;
+
+		h = kt_hash_bytes(h, p, strlen(p) + 1);
+		if (stat(p, &st) == 0) {
+			uint64_t v[5] = { (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
+					  (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ino,
+					  (uint64_t)st.st_dev };
+
+			h = kt_hash_bytes(h, v, sizeof(v));
+		}
+	}
+	return h;
+}
+
 static void manifest_release(struct manifest *m)
 {
 	kt_strlist_release(&m->pairs);
@@ -175,7 +196,9 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 {
 	struct manifest m = { 0 };
 	struct kt_strlist applets = { 0 };
-	KT_AUTOFREE char *cache = NULL, *dir = NULL, *final = NULL, *tmp = NULL;
+	KT_AUTOFREE char *cache = NULL, *dir = NULL, *final = NULL, *tmp = NULL, *ref = NULL;
+	char refbuf[32];
+	uint64_t sk;
 	const char *busybox;
 	uint64_t h = KT_HASH_INIT;
 	int e;
@@ -194,14 +217,32 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 	e = add_elf_and_closure(&m, "/init", init_binary, err);
 	for (size_t i = 0; !e && i < n_files; i++)
 		e = add_tree(&m, files[i].guest, files[i].host, err);
-	if (!e)
-		e = busybox_applets(busybox, &applets);
 	if (e) {
 		if (!*err)
 			*err = kt_asprintf("cannot assemble the initramfs: %s", strerror(-e));
 		goto out;
 	}
-	/* content key: every guest path and every file's bytes */
+	cache = kt_cache_dir();
+	dir = cache ? kt_asprintf("%s/initramfs", cache) : NULL;
+	if (!dir) {
+		e = -ENOMEM;
+		goto out;
+	}
+	/*
+	 * The archive is named by a hash of its content.  Reading every byte on
+	 * each run costs more than the boot saves, so a cheap key over the
+	 * files' identities (path, size, mtime, inode) points at the content
+	 * key computed the first time those exact files were seen.
+	 */
+	sk = stat_key(busybox, &m);
+	ref = kt_asprintf("%s/ref-%016llx", dir, (unsigned long long)sk);
+	if (ref && kt_read_line(ref, refbuf, sizeof(refbuf)) == 0 && strlen(refbuf) == 16) {
+		final = kt_asprintf("%s/base-%s.cpio", dir, refbuf);
+		if (final && access(final, R_OK) == 0)
+			goto done;
+		free(final);
+		final = NULL;
+	}
 	e = kt_hash_file(&h, busybox);
 	for (size_t i = 0; !e && i + 1 < m.pairs.n; i += 2) {
 		h = kt_hash_bytes(h, m.pairs.v[i], strlen(m.pairs.v[i]) + 1);
@@ -211,17 +252,18 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 		*err = kt_asprintf("cannot read files for the initramfs: %s", strerror(-e));
 		goto out;
 	}
-	cache = kt_cache_dir();
-	dir = cache ? kt_asprintf("%s/initramfs", cache) : NULL;
-	final = dir ? kt_asprintf("%s/base-%016llx.cpio", dir, (unsigned long long)h) : NULL;
+	snprintf(refbuf, sizeof(refbuf), "%016llx", (unsigned long long)h);
+	final = kt_asprintf("%s/base-%s.cpio", dir, refbuf);
 	if (!final) {
 		e = -ENOMEM;
 		goto out;
 	}
 	if (access(final, R_OK) == 0)
-		goto done;
-	e = kt_mkdir_p(dir, 0755);
-	tmp = e ? NULL : kt_asprintf("%s.tmp.%d", final, (int)getpid());
+		goto remember;
+	e = busybox_applets(busybox, &applets);
+	if (!e)
+		e = kt_mkdir_p(dir, 0755);
+	tmp = e ? NULL : kt_asprintf("%s.tmp.%d.%ld", final, (int)getpid(), (long)gettid());
 	if (!e && !tmp)
 		e = -ENOMEM;
 	if (!e)
@@ -233,6 +275,13 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 			unlink(tmp);
 		*err = kt_asprintf("cannot write the initramfs in %s: %s", dir, strerror(-e));
 		goto out;
+	}
+remember:
+	if (ref) {
+		KT_AUTOFREE char *rtmp = kt_asprintf("%s.%d.%ld", ref, (int)getpid(), (long)gettid());
+
+		if (rtmp && kt_write_whole(rtmp, refbuf, strlen(refbuf), 0644) == 0)
+			rename(rtmp, ref);
 	}
 done:
 	*path = kt_take_ptr(final);

@@ -156,8 +156,13 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 	{
 		struct kt_buf k = { 0 };
 
+		/*
+		 * Boot-time trims, measured under TCG (~0.9 s of ~2.9 s): no TSC
+		 * watchdog wait, no crypto self-tests, no certificate parsing.
+		 */
 		kt_buf_printf(&k, "console=ttyS0 %s panic=-1 rdinit=/init nokaslr mitigations=off "
-			      "8250.nr_uarts=1 no_timer_check",
+			      "8250.nr_uarts=1 no_timer_check tsc=reliable cryptomgr.notests "
+			      "initcall_blacklist=load_system_certificate_list",
 			      cfg->interactive ? "loglevel=3" : "quiet");
 		if (khz && cfg->accel != KT_ACCEL_KVM)
 			kt_buf_printf(&k, " tsc_early_khz=%lu lpj=%lu", khz, khz * 1000 / 250);
