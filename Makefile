@@ -93,9 +93,11 @@ $(O)/sched/fixture.bpf.o: sched/fixture/fixture.bpf.c sched/fixture/fixture.h $(
 	$(BPF_CC) -target bpf -O2 -g -D__TARGET_ARCH_x86 -I$(O)/sched -Isched/fixture \
 		-Wall -Werror -c -o $@ $<
 
-$(O)/scx_fixture: sched/fixture/fixture.c sched/fixture/fixture.h $(O)/sched/fixture.bpf.o
-	$(CC) $(CFLAGS) -Isched/fixture -DFIXTURE_BPF_OBJ_DEFAULT='"fixture.bpf.o"' -o $@ $< -lbpf -lelf -lz
-	cp $(O)/sched/fixture.bpf.o $(O)/fixture.bpf.o
+$(O)/sched/embed.o: sched/fixture/embed.S $(O)/sched/fixture.bpf.o
+	$(CC) -c -DFIXTURE_BPF_OBJ_PATH='"$(O)/sched/fixture.bpf.o"' -o $@ $<
+
+$(O)/scx_fixture: sched/fixture/fixture.c sched/fixture/fixture.h $(O)/sched/embed.o
+	$(CC) $(CFLAGS) -Isched/fixture -o $@ $< $(O)/sched/embed.o -lbpf -lelf -lz
 
 check: all
 	./tests/run
@@ -112,8 +114,7 @@ install: all
 	ln -sf libktstr.so.0 $(DESTDIR)$(PREFIX)/lib/libktstr.so
 	install -m 644 include/ktstr/*.h $(DESTDIR)$(PREFIX)/include/ktstr/
 	install -m 755 scripts/kernel-fetch $(DESTDIR)$(PREFIX)/libexec/ktstr/
-	$(if $(FIXTURE),install -m 755 $(O)/scx_fixture $(DESTDIR)$(PREFIX)/libexec/ktstr/ && \
-		install -m 644 $(O)/fixture.bpf.o $(DESTDIR)$(PREFIX)/libexec/ktstr/)
+	$(if $(FIXTURE),install -m 755 $(O)/scx_fixture $(DESTDIR)$(PREFIX)/libexec/ktstr/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' ktstr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ktstr.pc
 
 clean:
