@@ -116,6 +116,13 @@ struct kt_assert_result *kt_assert_not_starved(const struct kt_worker_report *re
  */
 char *kt_assert_result_summary(const struct kt_assert_result *r);
 
+/*
+ * For negative tests: consumes `r` and returns a result that passes only
+ * when `r` failed with a detail containing `needle` (the right diagnosis,
+ * not just any failure).  The original details are kept as notes.
+ */
+struct kt_assert_result *kt_assert_expect_failure(struct kt_assert_result *r, const char *needle);
+
 /* Percentile (0..100) of samples, nearest-rank; 0 when n == 0. */
 double kt_stats_percentile(const uint64_t *samples, size_t n, double pct);
 

@@ -20,6 +20,7 @@
  * out of such a variable (the variable becomes NULL).
  *
  *     KT_AUTO(kt_cgroup_group) guard = NULL;   // keep it named!
+ * One variable per KT_AUTO declaration: the pointer binds to the first name only.
  */
 #define KT_AUTO(type) __attribute__((cleanup(type##_freep))) struct type *
 #define KT_DEFINE_FREEP(type)                                      \

@@ -258,3 +258,29 @@ char *kt_assert_result_summary(const struct kt_assert_result *r)
 	}
 	return b.data;
 }
+
+struct kt_assert_result *kt_assert_expect_failure(struct kt_assert_result *r, const char *needle)
+{
+	struct kt_assert_result *out = kt_assert_result_new();
+	bool found = false;
+
+	if (!out || !r) {
+		kt_assert_result_free(r);
+		if (out)
+			kt_assert_result_fail(out, "no result to check for '%s'", needle);
+		return out;
+	}
+	out->stats = r->stats;
+	for (size_t i = 0; i < r->n_details; i++) {
+		if (needle && strstr(r->details[i], needle))
+			found = true;
+		kt_assert_result_note(out, "expected failure: %s", r->details[i]);
+	}
+	if (r->passed)
+		kt_assert_result_fail(out, "expected a failure mentioning '%s', but the checks passed",
+				      needle);
+	else if (!found)
+		kt_assert_result_fail(out, "failed, but no detail mentions '%s'", needle);
+	kt_assert_result_free(r);
+	return out;
+}

@@ -12,7 +12,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <ktstr/monitor.h>
+
 #include "check/check_json.h"
+#include "monitor/monitor_json.h"
 #include "util/util.h"
 
 static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
@@ -84,6 +87,7 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 	json_t *flags_j = json_object_get(req, "flags");
 	const char **flags = NULL;
 	const char *wt = json_string_value(json_object_get(req, "work_type"));
+	struct kt_monitor *mon = NULL;
 	struct kt_topo_spec spec;
 	char specbuf[32];
 	struct utsname uts;
@@ -158,11 +162,18 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		ctx.sched_alive = sched_alive_hook;
 		ctx.sched_data = sched;
 	}
+	if (kt_monitor_start(&ctx.assert, 100, &mon))
+		mon = NULL;	/* no monitor: the run goes on without its samples */
 	t_run = kt_now_ns();
 	res = run_body(req, &ctx);
 	if (!res)
 		res = kt_ctx_fail(&ctx, "test body returned no result");
 	kt_timeline_add(ctx.timeline, "workload finished");
+	if (mon) {
+		kt_monitor_stop(mon);
+		kt_monitor_check(mon, res);
+		json_object_set_new(result, "monitor", kt_monitor_summary_json(mon));
+	}
 	if (sched) {
 		struct kt_sched_diag d = { 0 };
 		char *why = NULL;
@@ -187,6 +198,7 @@ verdict:
 			    json_pack("{s:f,s:f}", "setup_ms", (t_run ? t_run - t0 : t_end - t0) / 1e6,
 				      "run_ms", t_run ? (t_end - t_run) / 1e6 : 0.0));
 out:
+	kt_monitor_free(mon);
 	json_object_set_new(result, "timeline", timeline_json(ctx.timeline));
 	kt_timeline_free(ctx.timeline);
 	free(ctx.abort_reason);

@@ -182,14 +182,40 @@ static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const 
 			 s->name, "attach_timeout_ms", s->attach_timeout_ms);
 }
 
-static int build_jobs(const struct opts *o, const struct kt_test_def *const *begin,
-		      const struct kt_test_def *const *end, struct kt_job **out, size_t *n_out)
+/* Declaration order: by file, then line (the linker keeps no useful order). */
+static int def_cmp(const void *a, const void *b)
 {
+	const struct kt_test_def *x = *(const struct kt_test_def *const *)a;
+	const struct kt_test_def *y = *(const struct kt_test_def *const *)b;
+	int c = strcmp(x->file, y->file);
+
+	return c ? c : x->line - y->line;
+}
+
+static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbegin,
+		      const struct kt_test_def *const *send, struct kt_job **out, size_t *n_out)
+{
+	size_t ndefs = 0;
+	KT_AUTOFREE const struct kt_test_def **sorted = NULL;
+	const struct kt_test_def *const *begin, *const *end;
+
 	struct kt_job *jobs = NULL;
 	size_t n = 0;
 	struct kt_topo_spec override;
 	char *err = NULL;
 
+	for (const struct kt_test_def *const *p = sbegin; p && p < send; p++)
+		ndefs += *p != NULL;
+	sorted = calloc(ndefs + 1, sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	ndefs = 0;
+	for (const struct kt_test_def *const *p = sbegin; p && p < send; p++)
+		if (*p)
+			sorted[ndefs++] = *p;
+	qsort(sorted, ndefs, sizeof(*sorted), def_cmp);
+	begin = sorted;
+	end = sorted + ndefs;
 	if (o->topology && kt_topo_spec_parse(o->topology, &override, &err)) {
 		fprintf(stderr, "ktstr: %s\n", err);
 		free(err);

@@ -193,14 +193,19 @@ static void test_spread_and_cv(void **state)
 		worker("cg_0", 0, 200), worker("cg_0", 1, 200), worker("cg_0", 2, 140),
 	};
 	struct kt_assert a = { .max_spread_pct = KT_SET(15) };
-	struct kt_assert_result *r = kt_assert_cgroup(&a, w, 3, NULL);
+	struct kt_assert_result *r;
+
+	/* CPU shares 100 %, 100 %, 70 % over 2 s: spread = 30 / 90 */
+	w[2].cpu_time_ns = 14 * NS_PER_S / 10;
+	r = kt_assert_cgroup(&a, w, 3, NULL);
 
 	assert_false(r->passed);
 	assert_float_equal(r->stats.spread_pct, 100.0 / 3.0, 1e-9);
 	assert_float_equal(r->stats.throughput_cv, 14.142135623730951 / 90.0, 1e-9);
 	assert_int_equal(r->n_details, 1);
 	assert_detail(r, "cg_0: spread 33.3 % (limit 15 %) over 3 workers: "
-			 "slowest worker 2 (tid 102) 70 units/s, fastest worker 0 (tid 100) 100 units/s");
+			 "least served worker 2 (tid 102) got 70 % of a CPU, "
+			 "most served worker 0 (tid 100) 100 %");
 	kt_assert_result_free(r);
 
 	a.max_spread_pct = KT_SET(35);
