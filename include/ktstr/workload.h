@@ -140,6 +140,10 @@ int kt_workload_set_affinity(struct kt_workload_handle *h, const struct kt_cpuse
  * A second call returns -EALREADY. */
 int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadline_ms,
 			     struct kt_worker_report **reports, size_t *n);
+/* While running: ms since worker i last made progress (0 when it is not
+ * running).  Lets a watcher fail a test as soon as a worker is stuck,
+ * without waiting for the end of the scenario. */
+double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i);
 /* Kill everything still alive (SIGKILL to each process group) and free. */
 void kt_workload_handle_free(struct kt_workload_handle *h);
 KT_DEFINE_FREEP(kt_workload_handle)

@@ -15,6 +15,8 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "run", kt_cmd_run, "run a catalog scenario in a VM (or --host)" },
+	{ "list", kt_cmd_list, "list the scenario catalog" },
 	{ "vm", kt_cmd_vm, "run a command in a VM with a given topology" },
 	{ "shell", kt_cmd_shell, "interactive shell in a VM" },
 	{ "topo", kt_cmd_topo, "show a topology spec or preset without booting" },

@@ -350,6 +350,13 @@ static int child_setup(const struct kt_wl_child_args *a, struct kt_worker_ctx *w
 
 	/* Own process group, so the parent can kill us and our children. */
 	setpgid(0, 0);
+	{
+		char comm[16];
+
+		/* a name the scheduler's diagnostics can be read by ("kt-worker-3") */
+		snprintf(comm, sizeof(comm), "kt-worker-%u", a->index);
+		prctl(PR_SET_NAME, comm);
+	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return -errno;
 	/* The parent may have died before PDEATHSIG was armed. */

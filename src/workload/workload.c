@@ -620,3 +620,18 @@ void kt_worker_reports_free(struct kt_worker_report *r, size_t n)
 		kt_worker_report_release(&r[i]);
 	free(r);
 }
+
+double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i)
+{
+	const struct kt_wl_slot *s;
+	uint64_t last, now;
+
+	if (!h || i >= h->n || !h->started || h->collected)
+		return 0;
+	s = slot_of(h, i);
+	if (atomic_load(&s->state) != KT_SLOT_RUNNING)
+		return 0;
+	last = __atomic_load_n(&s->last_tick_ns, __ATOMIC_RELAXED);
+	now = kt_now_ns();
+	return last && now > last ? (double)(now - last) / 1e6 : 0;
+}

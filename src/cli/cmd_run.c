@@ -1,0 +1,233 @@
+/*
+ * `ktstr run NAME`: one catalog scenario in a VM with the given topology
+ * and scheduler (or on this machine with --host), printed as a verdict
+ * with its evidence, optionally saved as a JSON result.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ktstr/scenario.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "check/check_json.h"
+#include "runner/runner.h"
+#include "util/util.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static const char usage[] =
+	"usage: ktstr run NAME [OPTIONS] [--scheduler PATH [-- ARGS...]]\n"
+	"Run catalog scenario NAME (see `ktstr list`) in a VM and print its verdict.\n\n"
+	"options:\n" KT_VM_OPTS_HELP
+	"  --scheduler PATH    scheduler binary under test (default: the kernel's EEVDF)\n"
+	"  --sched-name NAME   expected /sys/kernel/sched_ext/root/ops name (default: any)\n"
+	"  --duration S        workload duration in seconds (default 2)\n"
+	"  --workers N         workers per cgroup (default 2)\n"
+	"  --work-type T       override the work type (CpuSpin, Bursty, IoSync, Mixed, YieldHeavy)\n"
+	"  --flags a,b         active flags (scenarios may require or exclude some)\n"
+	"  --json FILE         write the result document to FILE\n"
+	"  --host              run on this machine under its current scheduler\n"
+	"\nexit status: 0 pass, 1 fail, 64 bad input, 69 environment, 70 VM/guest error,\n"
+	"130 interrupted.\n";
+
+static bool has_flag(json_t *flags, const char *f)
+{
+	for (size_t i = 0; i < json_array_size(flags); i++)
+		if (!strcmp(json_string_value(json_array_get(flags, i)), f))
+			return true;
+	return false;
+}
+
+int kt_cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		KT_VM_LONGOPTS,
+		{ "scheduler", required_argument, NULL, 's' },
+		{ "sched-name", required_argument, NULL, 'N' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "work-type", required_argument, NULL, 'W' },
+		{ "flags", required_argument, NULL, 'F' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "host", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct kt_vm_opts o = { 0 };
+	const char *sched = NULL, *sched_name = NULL, *work_type = NULL, *flags = NULL;
+	const char *json_out = NULL, *name = NULL;
+	double duration = 2.0;
+	unsigned workers = 2;
+	bool host = false;
+	struct kt_vm_setup s = { 0 };
+	struct kt_run_env env = { .cancel_fd = -1, .stream_fd = -1 };
+	struct kt_job job = { 0 };
+	struct kt_outcome out;
+	const struct kt_scenario *sc;
+	json_t *flags_j, *req;
+	int opt, code;
+
+	/* NAME first (`ktstr run steady --topology ...`) or after the options */
+	if (argc > 1 && argv[1][0] != '-') {
+		name = argv[1];
+		argv++;
+		argc--;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
+		char *end;
+		int used = kt_cli_vm_opt(&o, opt, optarg);
+
+		if (used < 0)
+			return KT_EXIT_USAGE;
+		if (used)
+			continue;
+		switch (opt) {
+		case 's': sched = optarg; break;
+		case 'N': sched_name = optarg; break;
+		case 'd':
+			duration = strtod(optarg, &end);
+			if (*end || duration <= 0 || duration > 3600) {
+				kt_cli_error("bad --duration '%s': seconds, > 0", optarg);
+				return KT_EXIT_USAGE;
+			}
+			break;
+		case 'w':
+			workers = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !workers || workers > 256) {
+				kt_cli_error("bad --workers '%s': 1..256", optarg);
+				return KT_EXIT_USAGE;
+			}
+			break;
+		case 'W': work_type = optarg; break;
+		case 'F': flags = optarg; break;
+		case 'j': json_out = optarg; break;
+		case 'H': host = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return KT_EXIT_USAGE;
+		}
+	}
+	/* NAME may come before or after the options; scheduler args after "--". */
+	if (!name && optind < argc && strcmp(argv[optind - 1], "--"))
+		name = argv[optind++];
+	if (!name) {
+		kt_cli_error("run: no scenario named (see `ktstr list`)");
+		return KT_EXIT_USAGE;
+	}
+	sc = kt_scenario_find(name);
+	if (!sc) {
+		kt_cli_error("run: unknown scenario '%s' (see `ktstr list`)", name);
+		return KT_EXIT_USAGE;
+	}
+	if (work_type) {
+		enum kt_work_kind k;
+
+		if (kt_work_kind_parse(work_type, &k)) {
+			kt_cli_error("bad --work-type '%s': CpuSpin, Bursty, IoSync, Mixed, YieldHeavy",
+				     work_type);
+			return KT_EXIT_USAGE;
+		}
+	}
+	if (sched && access(sched, X_OK) < 0) {
+		kt_cli_error("scheduler %s: %s", sched, strerror(errno));
+		return KT_EXIT_USAGE;
+	}
+	flags_j = json_array();
+	if (flags) {
+		KT_AUTOFREE char *copy = strdup(flags);
+		char *save = NULL;
+
+		for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save))
+			json_array_append_new(flags_j, json_string(f));
+	}
+	for (size_t i = 0; sc->required_flags && sc->required_flags[i]; i++)
+		if (!has_flag(flags_j, sc->required_flags[i])) {
+			kt_cli_error("run: scenario %s requires flag '%s' (--flags)", name,
+				     sc->required_flags[i]);
+			json_decref(flags_j);
+			return KT_EXIT_USAGE;
+		}
+	for (size_t i = 0; sc->excluded_flags && sc->excluded_flags[i]; i++)
+		if (has_flag(flags_j, sc->excluded_flags[i])) {
+			kt_cli_error("run: scenario %s cannot run with flag '%s'", name,
+				     sc->excluded_flags[i]);
+			json_decref(flags_j);
+			return KT_EXIT_USAGE;
+		}
+	{
+		struct kt_assert a = kt_assert_default_checks();
+
+		req = json_pack("{s:s,s:s,s:o,s:I,s:i,s:o}", "mode", "scenario", "scenario", name,
+				"flags", flags_j, "duration_ms", (json_int_t)(duration * 1000), "workers",
+				workers, "assert", kt_assert_to_json(&a));
+	}
+	if (work_type)
+		json_object_set_new(req, "work_type", json_string(work_type));
+	if (sched) {
+		const char *base = strrchr(sched, '/') ? strrchr(sched, '/') + 1 : sched;
+		json_t *args = json_array();
+
+		for (int i = optind; i < argc; i++)
+			json_array_append_new(args, json_string(argv[i]));
+		json_object_set_new(req, "scheduler",
+				    json_pack("{s:s,s:o,s:s?}", "binary",
+					      host ? sched : "", "args", args, "ops", sched_name));
+		if (!host)
+			json_object_set_new(json_object_get(req, "scheduler"), "binary",
+					    json_sprintf("/include/%s", base));
+		job.sched_host_path = sched;
+	}
+	job.request = req;
+	job.name = strdup(name);
+	job.host = host;
+	job.timeout_s = o.timeout_s ? o.timeout_s : 60 + (unsigned)(4 * duration);
+	if (host) {
+		struct statfs sfs;
+
+		if (statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+			kt_cli_error("--host needs cgroup v2 mounted at /sys/fs/cgroup (this machine "
+				     "has cgroup v1 there); run in a VM instead (drop --host)");
+			kt_job_release(&job);
+			return KT_EXIT_ENV;
+		}
+	} else {
+		code = kt_cli_vm_setup(&o, "1n2l2c1t", &s);
+		if (code) {
+			free(o.includes);
+			kt_cli_vm_setup_release(&s);
+			kt_job_release(&job);
+			return code;
+		}
+		env.kernel = s.kernel;
+		env.accel = s.cfg.accel;
+		env.cancel_fd = s.cfg.cancel_fd;
+		env.extra_files = s.files;
+		env.n_extra_files = s.cfg.n_files;
+		job.topo = s.cfg.topo;
+		job.memory_mb = s.cfg.memory_mb;
+		job.kargs = o.kargs;
+		if (o.timeout_s)
+			job.timeout_s = o.timeout_s;
+	}
+	env.verbose = o.verbose;
+	kt_runner_run_job(&env, &job, &out);
+	kt_runner_print(stdout, &job, &out, o.verbose);
+	if (json_out && kt_runner_write_json_file(json_out, &out))
+		kt_cli_error("cannot write %s", json_out);
+	code = kt_cancelled() ? KT_EXIT_INTERRUPTED
+	       : out.verdict == KT_PASS ? 0
+	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL
+	       : out.verdict == KT_SKIP ? 0 : KT_EXIT_GUEST;
+	kt_outcome_release(&out);
+	job.sched_host_path = NULL;
+	kt_job_release(&job);
+	free(o.includes);
+	kt_cli_vm_setup_release(&s);
+	return code;
+}
