@@ -212,7 +212,7 @@ static int failpaths(struct smoke *s)
 
 int main(int argc, char **argv)
 {
-	struct smoke s = { .duration_ms = 2000, .workers = 4 };
+	struct smoke s = { .duration_ms = 2000, .workers = 2 };
 	bool fail_mode = false;
 	int opt, r, bad = 0, ran = 0;
 	size_t n;
