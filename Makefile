@@ -72,9 +72,11 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/libktstr.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libktstr.a $(LDLIBS) -lcmocka
 
-$(O)/tests/integration/%: tests/integration/%.c $(O)/libktstr.a $(O)/libktstr_main.a $(HDRS)
+# Integration suites find the fixture scheduler next to themselves.
+$(O)/tests/integration/%: tests/integration/%.c $(O)/libktstr.a $(O)/libktstr_main.a $(HDRS) $(FIXTURE)
 	@mkdir -p $(dir $@)
 	$(LINK)
+	$(if $(FIXTURE),cp $(FIXTURE) $(dir $@))
 
 $(O)/examples/%: examples/%.c $(O)/libktstr.a $(O)/libktstr_main.a $(HDRS)
 	@mkdir -p $(dir $@)

@@ -52,11 +52,21 @@ struct kt_ctx {
 	kt_sched_alive_fn sched_alive;		/* NULL when no scheduler */
 	void *sched_data;
 	char *abort_reason;			/* set once a failure is certain (malloc'd) */
+	bool abort_reported;			/* abort_reason is in a result already */
+	/* Called once when kt_ctx_sleep ends a test early because a worker is
+	 * stuck past max_gap_ms (the runner stops the scheduler here, so the
+	 * stuck workers can run, report and exit).  May be NULL. */
+	void (*on_abort)(struct kt_ctx *ctx);
+	struct kt_ctx_watch *watch;		/* internal: workers kt_ctx_sleep watches */
 };
 
-/* Sleep for ms, watching the scheduler (and aborting early with
- * ctx->abort_reason set if it dies).  Returns 0, or -ECANCELED on abort. */
+/* Sleep for ms, watching the scheduler and every running worker spawned
+ * through this ctx: if the scheduler dies, or a worker makes no progress for
+ * longer than ctx->assert.max_gap_ms, the failure is certain and the sleep
+ * ends at once with ctx->abort_reason set.  Returns 0, or -ECANCELED. */
 int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms);
+/* Free what the scenario layer attached to ctx (watch list, abort reason). */
+void kt_ctx_release(struct kt_ctx *ctx);
 /* Check the scheduler now; false (and abort_reason set) if it is gone. */
 bool kt_ctx_sched_ok(struct kt_ctx *ctx);
 /* A failed result carrying a message (for errors in scenario code). */

@@ -39,6 +39,9 @@ struct kt_test_def {
 	bool requires_smt;
 	bool host_only;				/* run on this machine, not in a VM */
 	bool expect_err;			/* passes only if the body's result fails */
+	const char *expect_detail;		/* and (implies expect_err) a failure detail,
+						 * monitor and scheduler findings included,
+						 * contains this text */
 };
 
 #define KT_TEST_SECTION "kt_tests"

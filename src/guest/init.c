@@ -51,6 +51,7 @@ static void mount_all(void)
 		{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC },
 		{ "debugfs", "/sys/kernel/debug", "debugfs", 0 },
 		{ "tracefs", "/sys/kernel/tracing", "tracefs", 0 },
+		{ "bpf", "/sys/fs/bpf", "bpf", 0 },
 	};
 
 	for (size_t i = 0; i < KT_ARRAY_SIZE(m); i++) {

@@ -18,9 +18,40 @@
 #include "monitor/monitor_json.h"
 #include "util/util.h"
 
+static bool sched_stopped_early;
+
 static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 {
+	if (sched_stopped_early)
+		return true;
 	return kt_sched_alive(ctx->sched_data, why);
+}
+
+/* A worker is stuck: stop the scheduler so the stuck tasks fall back to the
+ * kernel's scheduler, run, report and exit (and the kernel watchdog, which
+ * would only say the same later, never fires). */
+static void stop_sched_on_abort(struct kt_ctx *ctx)
+{
+	char *why = NULL;
+
+	if (!ctx->sched_data || sched_stopped_early)
+		return;
+	if (!kt_sched_alive(ctx->sched_data, &why)) {
+		free(why);
+		return;	/* already gone: its own death is the story */
+	}
+	sched_stopped_early = true;
+	kt_timeline_add(ctx->timeline, "scheduler stopped by ktstr so stuck workers can be collected");
+	kt_sched_stop(ctx->sched_data);
+}
+
+/* Is `text` already among the result's lines (as is, or inside one)? */
+static bool result_mentions(const struct kt_assert_result *r, const char *text)
+{
+	for (size_t i = 0; r && text && i < r->n_details; i++)
+		if (strstr(r->details[i], text))
+			return true;
+	return false;
 }
 
 static json_t *timeline_json(const struct kt_timeline *t)
@@ -161,6 +192,8 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		ctx.sched_pid = kt_sched_pid(sched);
 		ctx.sched_alive = sched_alive_hook;
 		ctx.sched_data = sched;
+		ctx.on_abort = stop_sched_on_abort;
+		sched_stopped_early = false;
 	}
 	if (kt_monitor_start(&ctx.assert, 100, &mon))
 		mon = NULL;	/* no monitor: the run goes on without its samples */
@@ -174,20 +207,23 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		kt_monitor_check(mon, res);
 		json_object_set_new(result, "monitor", kt_monitor_summary_json(mon));
 	}
+	if (ctx.abort_reason && !ctx.abort_reported && !result_mentions(res, ctx.abort_reason))
+		kt_assert_result_fail(res, "%s", ctx.abort_reason);
 	if (sched) {
 		struct kt_sched_diag d = { 0 };
 		char *why = NULL;
 
-		if (!kt_sched_alive(sched, &why))
+		/* a death the body already saw is in its result; report only a late one */
+		if (!sched_stopped_early && !kt_sched_alive(sched, &why) && !ctx.abort_reason)
 			kt_assert_result_fail(res, "%s", why ? why : "scheduler died");
 		free(why);
 		kt_sched_diagnose(sched, &d);
+		if (d.died && d.exit_report && *d.exit_report)
+			kt_assert_result_note(res, "scheduler's exit report: %s", d.exit_report);
 		json_object_set_new(result, "scheduler_diag", diag_json(&d));
 		kt_sched_diag_release(&d);
 		kt_sched_stop(sched);
 	}
-	if (ctx.abort_reason)
-		kt_assert_result_fail(res, "%s", ctx.abort_reason);
 verdict:
 	t_end = kt_now_ns();
 	json_object_set_new(result, "verdict",
@@ -201,7 +237,7 @@ out:
 	kt_monitor_free(mon);
 	json_object_set_new(result, "timeline", timeline_json(ctx.timeline));
 	kt_timeline_free(ctx.timeline);
-	free(ctx.abort_reason);
+	kt_ctx_release(&ctx);
 	free(flags);
 	(void)out_fd;
 	return 0;

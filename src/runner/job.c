@@ -84,6 +84,19 @@ static int run_on_host(const struct kt_job *job, char **text, char **err)
 	return 0;
 }
 
+/* Does any failure detail of the guest's result contain `needle`? */
+static bool detail_has(json_t *res, const char *needle)
+{
+	json_t *details = json_object_get(res, "details");
+
+	if (!needle)
+		return true;
+	for (size_t i = 0; i < json_array_size(details); i++)
+		if (strstr(json_string_value(json_array_get(details, i)), needle))
+			return true;
+	return false;
+}
+
 static char *first_detail(json_t *res)
 {
 	json_t *details = json_object_get(json_object_get(res, "result"), "details");
@@ -195,14 +208,16 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		} else if (!strcmp(v, "skip")) {
 			out->verdict = KT_SKIP;
 		} else if (job->expect_err) {
-			out->verdict = body_failed ? KT_PASS : KT_FAIL;
+			out->verdict = body_failed && detail_has(res, job->expect_detail) ? KT_PASS : KT_FAIL;
 		} else {
 			out->verdict = body_failed ? KT_FAIL : KT_PASS;
 		}
 		out->reason = first_detail(guest);
 		if (job->expect_err && out->verdict == KT_FAIL) {
 			free(out->reason);
-			out->reason = strdup("expected the test to fail, but it passed");
+			out->reason = body_failed
+				? kt_asprintf("failed, but no finding mentions '%s'", job->expect_detail)
+				: strdup("expected the test to fail, but it passed");
 		}
 		if (json_string_value(json_object_get(res, "summary")))
 			out->summary = strdup(json_string_value(json_object_get(res, "summary")));

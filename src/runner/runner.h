@@ -38,6 +38,7 @@ struct kt_job {
 	unsigned timeout_s;
 	bool host;			/* run on this machine */
 	bool expect_err;
+	const char *expect_detail;	/* expected failure text (expect_err) */
 	const char *kargs;
 	const char *sched_host_path;	/* scheduler binary to include, or NULL */
 	char *skip_reason;		/* set: not run, reported as SKIP */

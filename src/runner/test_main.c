@@ -303,7 +303,8 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			j.timeout_s = o->timeout_s ? o->timeout_s
 				      : d->timeout_s ? d->timeout_s : 60 + (unsigned)(4 * dur);
 			j.host = d->host_only;
-			j.expect_err = d->expect_err;
+			j.expect_err = d->expect_err || d->expect_detail;
+			j.expect_detail = d->expect_detail;
 			if (j.request && sched_path && !d->host_only)
 				json_object_set_new(j.request, "sched_host_path", json_string(sched_path));
 			jobs = realloc(jobs, (n + 1) * sizeof(*jobs));

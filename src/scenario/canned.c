@@ -341,8 +341,10 @@ struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx)
 	res = kt_collect_all(&handles, &checks);
 	if (res && ctx->assert.max_spread_pct.set)
 		kt_assert_result_note(res, "mixed_workloads: spread not checked (blocking work types)");
-	if (r && res)
+	if (r && res && !ctx->abort_reported) {
 		kt_assert_result_fail(res, "%s", ctx->abort_reason ? ctx->abort_reason : "aborted");
+		ctx->abort_reported = true;
+	}
 	return res;
 }
 

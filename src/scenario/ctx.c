@@ -103,6 +103,99 @@ bool kt_ctx_sched_ok(struct kt_ctx *ctx)
 	return false;
 }
 
+struct kt_ctx_watch {
+	struct kt_handle_list **lists;
+	size_t n, cap;
+};
+
+void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
+{
+	struct kt_ctx_watch *w;
+
+	if (!ctx || !l || l->ctx)
+		return;
+	if (!ctx->watch && !(ctx->watch = calloc(1, sizeof(*ctx->watch))))
+		return;
+	w = ctx->watch;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		struct kt_handle_list **v = realloc(w->lists, cap * sizeof(*v));
+
+		if (!v)
+			return;	/* unwatched: the end-of-run checks still see it */
+		w->lists = v;
+		w->cap = cap;
+	}
+	w->lists[w->n++] = l;
+	l->ctx = ctx;
+}
+
+void kt_scen_unwatch(struct kt_handle_list *l)
+{
+	struct kt_ctx_watch *w = l && l->ctx ? l->ctx->watch : NULL;
+
+	for (size_t i = 0; w && i < w->n; i++)
+		if (w->lists[i] == l) {
+			w->lists[i] = w->lists[--w->n];
+			break;
+		}
+	if (l)
+		l->ctx = NULL;
+}
+
+void kt_ctx_release(struct kt_ctx *ctx)
+{
+	struct kt_ctx_watch *w = ctx->watch;
+
+	for (size_t i = 0; w && i < w->n; i++)
+		w->lists[i]->ctx = NULL;
+	if (w)
+		free(w->lists);
+	free(w);
+	ctx->watch = NULL;
+	free(ctx->abort_reason);
+	ctx->abort_reason = NULL;
+}
+
+/*
+ * A running worker that has made no progress for longer than the gap
+ * limit: the verdict is already certain, so say so now instead of
+ * waiting out the scenario (and, under a stalling scheduler, the kernel
+ * watchdog's much longer timeout).
+ */
+static bool worker_stuck(struct kt_ctx *ctx)
+{
+	struct kt_ctx_watch *w = ctx->watch;
+
+	if (!w || !ctx->assert.max_gap_ms.set || ctx->assert.max_gap_ms.v <= 0)
+		return false;
+	for (size_t i = 0; i < w->n; i++) {
+		struct kt_handle_list *l = w->lists[i];
+
+		for (size_t k = 0; k < l->n; k++) {
+			struct kt_handle_entry *e = &l->e[k];
+
+			for (size_t j = 0; e->h && j < kt_workload_count(e->h); j++) {
+				double gap = kt_workload_live_gap_ms(e->h, j);
+
+				if (gap <= ctx->assert.max_gap_ms.v)
+					continue;
+				ctx->abort_reason = kt_asprintf(
+					"%s: worker %zu (tid %d) stuck: no progress for %.0f ms "
+					"(limit %.0f ms); test ended early",
+					e->host ? KT_SCEN_HOST_LABEL : e->cgroup, j,
+					(int)kt_workload_pid(e->h, j), gap, ctx->assert.max_gap_ms.v);
+				kt_timeline_add(ctx->timeline, "abort: %s",
+						ctx->abort_reason ? ctx->abort_reason : "worker stuck");
+				if (ctx->on_abort)
+					ctx->on_abort(ctx);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 {
 	uint64_t end = kt_now_ns() + ms * 1000000ull;
@@ -110,7 +203,7 @@ int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 	for (;;) {
 		uint64_t now = kt_now_ns(), left;
 
-		if (!kt_ctx_sched_ok(ctx))
+		if (!kt_ctx_sched_ok(ctx) || worker_stuck(ctx))
 			return -ECANCELED;
 		if (now >= end)
 			return 0;

@@ -25,6 +25,7 @@ void kt_handle_list_free(struct kt_handle_list *l)
 {
 	if (!l)
 		return;
+	kt_scen_unwatch(l);
 	for (size_t i = 0; i < l->n; i++) {
 		kt_workload_handle_free(l->e[i].h);
 		kt_cpuset_free(l->e[i].cpuset);
@@ -321,6 +322,7 @@ int kt_scen_spawn_into(struct kt_ctx *ctx, const char *cgroup, const struct kt_w
 	int r;
 
 	*err = NULL;
+	kt_scen_watch(ctx, l);
 	r = kt_workload_spawn(wl, &h);
 	if (r) {
 		*err = kt_asprintf("cannot spawn %u %s workers for %s: %s", wl->num_workers,
@@ -409,6 +411,11 @@ struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
 
 	if (!res)
 		return NULL;	/* l's cleanup still kills every worker */
+	/* an early end (stuck worker, dead scheduler) belongs in this verdict */
+	if (l && l->ctx && l->ctx->abort_reason && !l->ctx->abort_reported) {
+		kt_assert_result_fail(res, "%s", l->ctx->abort_reason);
+		l->ctx->abort_reported = true;
+	}
 	for (size_t i = 0; l && i < l->n; i++)
 		kt_scen_collect_entry(&l->e[i], checks, res);
 	return res;

@@ -547,9 +547,11 @@ struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx, const struct 
 		if (!r)
 			kt_timeline_add(ctx->timeline, "step %u: end", e.step);
 	}
-	if (r == -ECANCELED)
+	if (r == -ECANCELED) {
 		kt_assert_result_fail(e.res, "step %u: %s", e.step,
 				      ctx->abort_reason ? ctx->abort_reason : "aborted");
+		ctx->abort_reported = true;
+	}
 	else if (r) {
 		kt_timeline_add(ctx->timeline, "fail: %s", err ? err : strerror(-r));
 		kt_assert_result_fail(e.res, "%s", err ? err : strerror(-r));

@@ -24,7 +24,13 @@ struct kt_handle_entry {
 struct kt_handle_list {
 	struct kt_handle_entry *e;
 	size_t n, cap;
+	struct kt_ctx *ctx;		/* watched by this ctx's kt_ctx_sleep, or NULL */
 };
+
+/* Let kt_ctx_sleep watch a list's running workers (idempotent); a list
+ * stops being watched when it is freed. */
+void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l);
+void kt_scen_unwatch(struct kt_handle_list *l);
 
 struct kt_handle_list *kt_scen_list_new(void);
 /* Append (taking h and cpuset); on failure h and cpuset are freed. */

@@ -441,7 +441,14 @@ void kt_wl_child_main(const struct kt_wl_child_args *a)
 	s->rep.max_gap_cpu = -1;
 	s->sched_start_ok = read_schedstat(s->sched_start);
 	s->cpu_start_ns = thread_cpu_ns();
+	/*
+	 * Time runs from the release, not from when this worker first got a
+	 * CPU: a scheduler that never runs a freshly woken task must show up
+	 * as a gap, not as a worker that merely started late.
+	 */
 	s->start_ns = mono_ns();
+	if (a->ctl->go_ns && a->ctl->go_ns < s->start_ns)
+		s->start_ns = a->ctl->go_ns;
 	s->last_tick_ns = s->start_ns;
 	w.last_ns = s->start_ns;
 	atomic_store_explicit(&s->state, KT_SLOT_RUNNING, memory_order_release);

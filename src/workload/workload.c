@@ -429,6 +429,7 @@ int kt_workload_start(struct kt_workload_handle *h)
 	if (h->started)
 		return -EALREADY;
 	h->started = true;
+	h->ctl->go_ns = kt_now_ns();
 	atomic_store_explicit(&h->ctl->go, 1, memory_order_release);
 	futex_wake_all(&h->ctl->go);
 	return 0;
@@ -629,9 +630,16 @@ double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i)
 	if (!h || i >= h->n || !h->started || h->collected)
 		return 0;
 	s = slot_of(h, i);
-	if (atomic_load(&s->state) != KT_SLOT_RUNNING)
+	switch (atomic_load(&s->state)) {
+	case KT_SLOT_SPAWNED:	/* released but never got a CPU since */
+		last = h->ctl->go_ns;
+		break;
+	case KT_SLOT_RUNNING:
+		last = __atomic_load_n(&s->last_tick_ns, __ATOMIC_RELAXED);
+		break;
+	default:
 		return 0;
-	last = __atomic_load_n(&s->last_tick_ns, __ATOMIC_RELAXED);
+	}
 	now = kt_now_ns();
 	return last && now > last ? (double)(now - last) / 1e6 : 0;
 }

@@ -20,6 +20,7 @@ struct kt_wl_control {
 	_Atomic int go;		/* futex word: 0 until kt_workload_start */
 	_Atomic int stop;	/* set once by the parent */
 	pid_t parent;		/* for the worker's getppid() check */
+	uint64_t go_ns;		/* CLOCK_MONOTONIC when the parent released the workers */
 	unsigned cpu_words;	/* uint64_t words of each slot's CPU bitmap */
 } __attribute__((aligned(64)));
 

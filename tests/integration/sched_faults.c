@@ -1,0 +1,173 @@
+/*
+ * The scheduler under test, end to end, with the fixture scheduler
+ * (sched/fixture): healthy, it passes the whole catalog; with each fault
+ * injected, the verdict must carry the right diagnosis.  Every negative
+ * test passes only if ktstr said what actually went wrong.
+ */
+#include <bpf/bpf.h>
+#include <ktstr/ktstr.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The kernel watchdog is set to 5 s: ktstr's 2 s gap check must report first. */
+KTSTR_SCHEDULER(FIXTURE, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "5000" });
+
+/* Flags expand into profiles: fixture_flags/default, /slice1ms, /slice1ms+... */
+KTSTR_SCHEDULER(FIXTURE_FLAGS, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "5000" },
+		.flags = { { "slice1ms", { "--slice-us", "1000" } },
+			   { "slice20ms", { "--slice-us", "20000" } } });
+
+/* Every canned scenario, one after another in one VM. */
+static struct kt_assert_result *whole_catalog(struct kt_ctx *ctx)
+{
+	struct kt_assert_result *all = kt_assert_result_new();
+	size_t n;
+	const struct kt_scenario *s = kt_all_scenarios(&n);
+
+	for (size_t i = 0; i < n && all; i++) {
+		struct kt_assert_result *r = kt_scenario_run(&s[i], ctx);
+
+		if (!r) {
+			kt_assert_result_fail(all, "%s: no result", s[i].name);
+			continue;
+		}
+		for (size_t d = 0; d < r->n_details && !r->passed; d++)
+			kt_assert_result_fail(all, "%s: %s", s[i].name, r->details[d]);
+		kt_assert_result_merge(all, r);
+		kt_assert_result_free(r);
+		if (ctx->abort_reason)
+			break;
+	}
+	return all;
+}
+
+KTSTR_TEST(fixture_passes_catalog, .llcs = 2, .cores = 2, .threads = 1, .scheduler = &FIXTURE,
+	   .duration_s = 1.5, .timeout_s = 240)
+{
+	return whole_catalog(ctx);
+}
+
+KTSTR_TEST(fixture_passes_catalog_smt, .llcs = 2, .cores = 2, .threads = 2,
+	   .scheduler = &FIXTURE, .duration_s = 1.5, .timeout_s = 300)
+{
+	return whole_catalog(ctx);
+}
+
+/* The baseline: the kernel's own scheduler passes the catalog too. */
+KTSTR_TEST(eevdf_passes_catalog, .llcs = 2, .cores = 2, .duration_s = 1.5, .timeout_s = 240)
+{
+	return whole_catalog(ctx);
+}
+
+KTSTR_TEST(fixture_flag_profiles, .llcs = 2, .cores = 2, .scheduler = &FIXTURE_FLAGS,
+	   .duration_s = 1.5, .excluded_flags = { "slice20ms" })
+{
+	return kt_scenario_steady(ctx);
+}
+
+/* ---- faults ------------------------------------------------------------- */
+
+KTSTR_SCHEDULER(STALL_CG1, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "5000", "--stall-cgroup", "cg_1" });
+/* Every task of cg_1 is never dispatched: the harness names cg_1's workers
+ * as stuck, before the kernel's 5 s watchdog ejects the scheduler. */
+KTSTR_TEST(fault_stall_cgroup, .llcs = 2, .cores = 2, .scheduler = &STALL_CG1, .duration_s = 4)
+{
+	return kt_assert_expect_failure(kt_scenario_steady(ctx), "cg_1: worker");
+}
+
+KTSTR_SCHEDULER(STALL_ONE, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "3000", "--stall-after-ms", "300" });
+/* One task stalls; let the kernel's watchdog (3 s) eject the scheduler:
+ * the verdict carries the kernel's reason. */
+KTSTR_TEST(fault_stall_one_task_watchdog, .llcs = 1, .cores = 2, .scheduler = &STALL_ONE,
+	   .duration_s = 6, .assert = { .max_gap_ms = KT_SET(60000) })
+{
+	return kt_assert_expect_failure(kt_scenario_steady(ctx), "runnable task stall");
+}
+
+KTSTR_SCHEDULER(STARVE_CG0, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "10000", "--starve-cgroup", "cg_0", "--starve-ms",
+				"4000" });
+/* cg_0 gets nothing for the first 4 s after the scheduler attached, then
+ * would recover: ktstr ends the test as soon as a worker is stuck past
+ * 2 s, well before the kernel's 10 s watchdog would say anything. */
+KTSTR_TEST(fault_starve_then_recover, .llcs = 1, .cores = 2, .scheduler = &STARVE_CG0,
+	   .duration_s = 4)
+{
+	return kt_assert_expect_failure(kt_scenario_steady(ctx), "cg_0: worker");
+}
+
+KTSTR_SCHEDULER(EXITS, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--exit-after-ms", "800", "--exit-code", "7" });
+/* The scheduler's own exit message reaches the verdict. */
+KTSTR_TEST(fault_injected_exit, .llcs = 1, .cores = 2, .scheduler = &EXITS, .duration_s = 4,
+	   .expect_detail = "injected exit after 800 ms")
+{
+	return kt_scenario_steady(ctx);
+}
+
+KTSTR_SCHEDULER(ERRORS, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--exit-after-events", "300", "--exit-error" });
+KTSTR_TEST(fault_scx_error, .llcs = 1, .cores = 2, .scheduler = &ERRORS, .duration_s = 4)
+{
+	return kt_assert_expect_failure(kt_scenario_steady(ctx), "scx_bpf_error");
+}
+
+KTSTR_SCHEDULER(HUGE_SLICE, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "20000", "--huge-slice-ms", "4000" });
+/* More workers than CPUs with 4 s slices: a worker waits a whole slice. */
+KTSTR_TEST(fault_huge_slice_gaps, .llcs = 1, .cores = 2, .scheduler = &HUGE_SLICE,
+	   .duration_s = 5, .workers_per_cgroup = 3)
+{
+	return kt_assert_expect_failure(kt_scenario_oversubscribed(ctx), "stuck");
+}
+
+KTSTR_SCHEDULER(PREFER_CPU1, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "20000", "--prefer-cpu", "1" });
+/* Everything queues on CPU 1 while the others idle: the monitor's
+ * imbalance check fires with the samples that showed it. */
+KTSTR_TEST(fault_prefer_one_cpu_imbalance, .llcs = 2, .cores = 2, .scheduler = &PREFER_CPU1,
+	   .duration_s = 3, .workers_per_cgroup = 3, .expect_detail = "runqueue imbalance",
+	   .assert = { .max_gap_ms = KT_SET(60000), .max_spread_pct = KT_SET(1000) })
+{
+	return kt_scenario_steady(ctx);
+}
+
+KTSTR_SCHEDULER(NOT_A_SCHEDULER, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--no-such-option" });
+/* A binary that fails before attaching: a clear verdict, not a hang. */
+KTSTR_TEST(fault_scheduler_fails_to_start, .llcs = 1, .cores = 2,
+	   .scheduler = &NOT_A_SCHEDULER, .duration_s = 1, .expect_err = true)
+{
+	return kt_scenario_steady(ctx);
+}
+
+KTSTR_SCHEDULER(ARMED_BY_MAP, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "8000", "--wait-map-write", "--pin-ctl",
+				"/sys/fs/bpf/fixture_ctl", "--stall-cgroup", "cg_0" });
+/* The fault stays off until the test writes the scheduler's map: healthy
+ * first, then cg_0 stalls and the harness names it. */
+KTSTR_TEST(fault_armed_by_map_write, .llcs = 1, .cores = 2, .scheduler = &ARMED_BY_MAP,
+	   .duration_s = 4)
+{
+	KT_AUTO(kt_handle_list) handles = NULL;
+	KT_AUTO(kt_cgroup_group) guard = NULL;
+	struct kt_workload_config wl = kt_dfl_wl(ctx);
+	struct { uint64_t armed, stall_cgroup_id, starve_cgroup_id; } ctl = { 1, 0, 0 };
+	unsigned key = 0;
+	int fd;
+
+	if (kt_setup_cgroups(ctx, 2, &wl, &handles, &guard))
+		return kt_ctx_fail(ctx, "setup_cgroups failed");
+	kt_ctx_sleep(ctx, 800);
+	fd = bpf_obj_get("/sys/fs/bpf/fixture_ctl");
+	if (fd < 0 || bpf_map_update_elem(fd, &key, &ctl, 0))
+		return kt_ctx_fail(ctx, "cannot write the fixture's fault_ctl map");
+	kt_timeline_add(ctx->timeline, "fault armed through the fault_ctl map");
+	kt_ctx_sleep(ctx, ctx->duration_ms - 800);
+	return kt_assert_expect_failure(kt_collect_all(&handles, &ctx->assert), "cg_0: worker");
+}
