@@ -43,7 +43,7 @@ void kt_mon_limits_resolve(const struct kt_assert *a, struct kt_mon_limits *l)
 
 	if (!a)
 		a = &none;
-	l->imbalance = opt_or(a->max_imbalance_ratio, d.max_imbalance_ratio, 4.0);
+	l->imbalance = opt_or(a->max_imbalance_ratio, d.max_imbalance_ratio, 0);
 	l->dsq_depth = opt_or(a->max_local_dsq_depth, d.max_local_dsq_depth, 50);
 	l->stall = opt_or(a->fail_on_stall, d.fail_on_stall, 1) > 0;
 	sus = opt_or(a->sustained_samples, d.sustained_samples, 5);
@@ -142,7 +142,12 @@ static bool cpu_stalled(const struct kt_mon_sample *s, const struct kt_mon_sampl
 	if (!p || c >= p->ncpu)
 		return false;
 	b = &p->cpus[c];
-	return a->nr_running > 0 && b->nr_running > 0 && a->clock_ms >= 0 &&
+	/*
+	 * A CPU running its only task may legitimately take no scheduler
+	 * events (no tick, no switch) and so not update its clock; a stall is
+	 * a task *waiting* (two or more runnable) while the clock stands still.
+	 */
+	return a->nr_running > 1 && b->nr_running > 1 && a->clock_ms >= 0 &&
 	       b->clock_ms >= 0 && a->clock_ms == b->clock_ms;
 }
 

@@ -8,6 +8,7 @@
 #include "runner/runner.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -173,6 +174,17 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 	}
 	ctx.cgroups = cgm;
 
+	/*
+	 * In the VM the harness must never be starved by the scheduler it is
+	 * judging: it runs SCHED_FIFO (not managed by sched_ext), and
+	 * SCHED_RESET_ON_FORK gives every worker and the scheduler process the
+	 * normal policy back.
+	 */
+	if (kt_guest_is_init()) {
+		struct sched_param sp = { .sched_priority = 1 };
+
+		sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+	}
 	if (json_is_object(sched_j)) {
 		const char *bin = json_string_value(json_object_get(sched_j, "binary"));
 		const char *ops = json_string_value(json_object_get(sched_j, "ops"));

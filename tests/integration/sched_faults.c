@@ -132,7 +132,8 @@ KTSTR_SCHEDULER(PREFER_CPU1, .name = "fixture", .binary = "scx_fixture",
  * imbalance check fires with the samples that showed it. */
 KTSTR_TEST(fault_prefer_one_cpu_imbalance, .llcs = 2, .cores = 2, .scheduler = &PREFER_CPU1,
 	   .duration_s = 3, .workers_per_cgroup = 3, .expect_detail = "runqueue imbalance",
-	   .assert = { .max_gap_ms = KT_SET(60000), .max_spread_pct = KT_SET(1000) })
+	   .assert = { .max_gap_ms = KT_SET(60000), .max_spread_pct = KT_SET(1000),
+		       .max_imbalance_ratio = KT_SET(4) })
 {
 	return kt_scenario_steady(ctx);
 }

@@ -149,7 +149,8 @@ static void mk(struct kt_mon_sample *s, double t, const long *nr, unsigned n, do
 static void limits(struct kt_mon_limits *l, unsigned sustained)
 {
 	struct kt_assert a = { .sustained_samples = KT_SET(sustained),
-			       .max_fallback_rate = KT_SET(100) };
+			       .max_fallback_rate = KT_SET(100),
+			       .max_imbalance_ratio = KT_SET(4) };
 
 	kt_mon_limits_resolve(&a, l);
 }
@@ -158,9 +159,13 @@ static void test_limits_defaults(void **state)
 {
 	struct kt_mon_limits l;
 	struct kt_assert a = { .max_imbalance_ratio = KT_SET(0) };
+	struct kt_assert on = { .max_imbalance_ratio = KT_SET(4) };
 
 	kt_mon_limits_resolve(NULL, &l);
+	assert_true(l.imbalance <= 0);		/* off unless asked for */
+	kt_mon_limits_resolve(&on, &l);
 	assert_true(l.imbalance == 4.0);
+	kt_mon_limits_resolve(NULL, &l);
 	assert_true(l.dsq_depth == 50);
 	assert_true(l.stall);
 	assert_int_equal(l.sustained, 5);
