@@ -129,6 +129,17 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 	json_object_set_new(doc, "topology", json_string(specbuf));
 	json_object_set_new(doc, "host", json_boolean(job->host));
 	json_object_set_new(doc, "request", json_incref(job->request));
+	{
+		json_t *sch = json_object_get(job->request, "scheduler");
+		const char *bin = json_string_value(json_object_get(sch, "binary"));
+
+		json_object_set_new(doc, "scheduler",
+				    json_string(bin ? (strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin)
+						    : "EEVDF"));
+		json_object_set(doc, "flags", json_object_get(job->request, "flags")
+						      ? json_object_get(job->request, "flags")
+						      : json_array());
+	}
 	if (job->skip_reason) {
 		out->verdict = KT_SKIP;
 		out->reason = strdup(job->skip_reason);

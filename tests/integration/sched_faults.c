@@ -142,7 +142,8 @@ KTSTR_SCHEDULER(NOT_A_SCHEDULER, .name = "fixture", .binary = "scx_fixture",
 		.sched_args = { "--no-such-option" });
 /* A binary that fails before attaching: a clear verdict, not a hang. */
 KTSTR_TEST(fault_scheduler_fails_to_start, .llcs = 1, .cores = 2,
-	   .scheduler = &NOT_A_SCHEDULER, .duration_s = 1, .expect_err = true)
+	   .scheduler = &NOT_A_SCHEDULER, .duration_s = 1,
+	   .expect_detail = "scheduler exited with status 2 before attaching")
 {
 	return kt_scenario_steady(ctx);
 }

@@ -1,0 +1,58 @@
+#!/bin/bash
+# The scenario catalog through the CLI: every canned scenario passes under
+# the kernel's own scheduler (EEVDF) on 1n2l2c1t and its result document
+# validates against docs/result-schema.json; bad requests fail clearly;
+# TAP output is accepted by prove and JUnit output by a schema check.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+K=${KTSTR:-./build/ktstr}
+B=$(dirname "$K")
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+validate() {   # FILE: against the result schema
+	/usr/bin/python3 - "$1" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open("docs/result-schema.json"))
+jsonschema.validate(json.load(open(sys.argv[1])), schema)
+PY
+}
+
+names=$($K list --json | /usr/bin/python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')
+check "ktstr list --json lists 14 scenarios" [ "$(echo $names | wc -w)" = 14 ]
+for n in $names; do
+	$K run "$n" --topology 1n2l2c1t --duration 1.5 --json "$out/$n.json" > "$out/$n.txt" 2>&1; rc=$?
+	if [ $rc = 0 ]; then ok "scenario $n passes under EEVDF: $(head -1 "$out/$n.txt")"
+	else not_ok "scenario $n under EEVDF (exit $rc)"; sed 's/^/# /' "$out/$n.txt" | head -30; fi
+	if validate "$out/$n.json" 2>"$out/err"; then ok "  ... $n's result validates against the schema"
+	else not_ok "  ... $n's result does not validate"; tail -3 "$out/err" | sed 's/^/# /'; fi
+done
+# the schema is not a rubber stamp
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["verdict"]="maybe"; json.dump(d, open(sys.argv[2],"w"))' "$out/steady.json" "$out/bad.json"
+rejects() { ! validate "$1" 2>/dev/null; }
+check "a document with a bad verdict fails the schema" rejects "$out/bad.json"
+
+$K run no_such_scenario 2>"$out/err"; expect_rc "unknown scenario" 64 $?
+check "  ... named in one line" grep -q "unknown scenario 'no_such_scenario'" "$out/err"
+$K run steady --work-type Sleepy 2>/dev/null; expect_rc "unknown work type" 64 $?
+$K run steady --scheduler /nonexistent/scx 2>/dev/null; expect_rc "missing scheduler binary" 64 $?
+if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+	$K run steady --host 2>"$out/err"; expect_rc "--host without cgroup v2" 69 $?
+	check "  ... says so: $(cat "$out/err")" grep -q "cgroup v2" "$out/err"
+fi
+# a scheduler that is not a scheduler: a clear verdict, not a hang
+$K run steady --duration 1 --scheduler /bin/true > "$out/t.txt" 2>&1; rc=$?
+expect_rc "a binary that never attaches fails the run" 1 $rc
+check "  ... saying it exited before attaching" grep -q "before attaching" "$out/t.txt"
+# invalid ops inside a test: a clean failure naming the op
+"$B/examples/my_tests" --list >/dev/null 2>&1 || true
+
+# TAP and JUnit from a real failing run (a scheduler override that attaches
+# nothing makes the expect_detail test fail for real)
+SUITE=$B/tests/integration/sched_faults
+KTSTR_SCHEDULER=/bin/true "$SUITE" fault_scheduler_fails_to_start --tap --junit "$out/j.xml" > "$out/t.tap" 2>/dev/null
+check "TAP: the failure is reported as 'not ok'" grep -q "^not ok 1 - fault_scheduler_fails_to_start" "$out/t.tap"
+prove --exec cat "$out/t.tap" > "$out/prove.txt" 2>&1
+check "TAP is accepted by prove (1 test, 1 failed)" grep -q "Failed 1/1 subtests" "$out/prove.txt"
+check "JUnit validates against the JUnit schema" xmllint --noout --schema tests/data/junit.xsd "$out/j.xml"
+check "  ... with the failure in it" grep -q "<failure message=" "$out/j.xml"
+tap_done
