@@ -71,9 +71,13 @@ int kt_assert_from_json(json_t *j, struct kt_assert *out)
 		struct kt_opt *opt = kt_assert_field_ptr(&a, f);
 
 		if (f->is_bool) {
-			if (!json_is_boolean(v))
+			/* a switch: true/false, or 0/1 from a command line */
+			if (json_is_boolean(v))
+				*opt = KT_SET(json_is_true(v) ? 1 : 0);
+			else if (json_is_number(v) && (json_number_value(v) == 0 || json_number_value(v) == 1))
+				*opt = KT_SET(json_number_value(v));
+			else
 				return -EINVAL;
-			*opt = KT_SET(json_is_true(v) ? 1 : 0);
 		} else {
 			if (!json_is_number(v))
 				return -EINVAL;

@@ -33,6 +33,8 @@ static const char usage[] =
 	"  --flags a,b         active flags (scenarios may require or exclude some)\n"
 	"  --json FILE         write the result document to FILE\n"
 	"  --host              run on this machine under its current scheduler\n"
+	"  --check NAME=VALUE  set a check threshold (e.g. max_gap_ms=500, isolation=0);\n"
+	"                      names as in struct kt_assert\n"
 	"\nexit status: 0 pass, 1 fail, 64 bad input, 69 environment, 70 VM/guest error,\n"
 	"130 interrupted.\n";
 
@@ -56,6 +58,7 @@ int kt_cmd_run(int argc, char **argv)
 		{ "flags", required_argument, NULL, 'F' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "host", no_argument, NULL, 'H' },
+		{ "check", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -65,6 +68,7 @@ int kt_cmd_run(int argc, char **argv)
 	double duration = 2.0;
 	unsigned workers = 2;
 	bool host = false;
+	json_t *checks = json_object();
 	struct kt_vm_setup s = { 0 };
 	struct kt_run_env env = { .cancel_fd = -1, .stream_fd = -1 };
 	struct kt_job job = { 0 };
@@ -79,6 +83,7 @@ int kt_cmd_run(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	argv[0] = (char *)"ktstr run";
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
 		char *end;
@@ -109,8 +114,25 @@ int kt_cmd_run(int argc, char **argv)
 		case 'F': flags = optarg; break;
 		case 'j': json_out = optarg; break;
 		case 'H': host = true; break;
+		case 'C': {
+			KT_AUTOFREE char *copy = strdup(optarg);
+			char *eq = copy ? strchr(copy, '=') : NULL, *endp = NULL;
+			double v;
+
+			if (eq) {
+				*eq = '\0';
+				v = strtod(eq + 1, &endp);
+			}
+			if (!eq || !*copy || endp == eq + 1 || *endp) {
+				kt_cli_error("bad --check '%s': expected NAME=NUMBER", optarg);
+				json_decref(checks);
+				return KT_EXIT_USAGE;
+			}
+			json_object_set_new(checks, copy, json_real(v));
+			break;
+		}
 		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return KT_EXIT_USAGE;
+		default: fputs("(see `ktstr run --help`)\n", stderr); return KT_EXIT_USAGE;
 		}
 	}
 	/* NAME may come before or after the options; scheduler args after "--". */
@@ -161,12 +183,20 @@ int kt_cmd_run(int argc, char **argv)
 			return KT_EXIT_USAGE;
 		}
 	{
-		struct kt_assert a = kt_assert_default_checks();
+		struct kt_assert a = kt_assert_default_checks(), over = { 0 };
 
+		if (kt_assert_from_json(checks, &over)) {
+			kt_cli_error("bad --check: unknown check name or value (see struct kt_assert)");
+			json_decref(checks);
+			json_decref(flags_j);
+			return KT_EXIT_USAGE;
+		}
+		a = kt_assert_merge(&a, &over);
 		req = json_pack("{s:s,s:s,s:o,s:I,s:i,s:o}", "mode", "scenario", "scenario", name,
 				"flags", flags_j, "duration_ms", (json_int_t)(duration * 1000), "workers",
 				workers, "assert", kt_assert_to_json(&a));
 	}
+	json_decref(checks);
 	if (work_type)
 		json_object_set_new(req, "work_type", json_string(work_type));
 	if (sched) {

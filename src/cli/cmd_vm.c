@@ -43,6 +43,7 @@ static int vm_common(int argc, char **argv, bool shell)
 	int opt, code;
 	bool dry_run = false;
 
+	argv[0] = (char *)(shell ? "ktstr shell" : "ktstr vm");
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
 		int used = kt_cli_vm_opt(&o, opt, optarg);
@@ -59,7 +60,7 @@ static int vm_common(int argc, char **argv, bool shell)
 			fputs(shell ? shell_usage : vm_usage, stdout);
 			return 0;
 		}
-		fputs(shell ? shell_usage : vm_usage, stderr);
+		fprintf(stderr, "(see `ktstr %s --help`)\n", shell ? "shell" : "vm");
 		return KT_EXIT_USAGE;
 	}
 	if (!shell && optind >= argc && !dry_run) {

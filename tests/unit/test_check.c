@@ -615,13 +615,20 @@ static void test_assert_json_round_trip(void **state)
 	j = json_pack("{s:s}", "max_gap_ms", "2000");
 	assert_int_equal(kt_assert_from_json(j, &back), -EINVAL);
 	json_decref(j);
-	j = json_pack("{s:i}", "isolation", 1);
+	j = json_pack("{s:i}", "isolation", 2);	/* a switch takes 0/1 or a boolean */
 	assert_int_equal(kt_assert_from_json(j, &back), -EINVAL);
 	json_decref(j);
 	j = json_pack("[i]", 1);
 	assert_int_equal(kt_assert_from_json(j, &back), -EINVAL);
 	json_decref(j);
 	assert_memory_equal(&back, &untouched, sizeof(back));
+
+	/* 0/1 for a switch, as typed on a command line */
+	j = json_pack("{s:i}", "isolation", 0);
+	assert_int_equal(kt_assert_from_json(j, &back), 0);
+	assert_true(back.isolation.set && back.isolation.v == 0);
+	json_decref(j);
+	back = untouched;
 
 	/* empty object: nothing set */
 	j = json_object();
