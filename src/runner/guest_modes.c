@@ -7,7 +7,9 @@
  */
 #include "runner/runner.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -255,9 +257,83 @@ out:
 	return 0;
 }
 
+/* Apply "kernel.foo=1"-style sysctls a scheduler declared. */
+static void apply_sysctls(json_t *req, json_t *result)
+{
+	json_t *list = json_object_get(json_object_get(req, "scheduler"), "sysctls");
+
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const char *kv = json_string_value(json_array_get(list, i));
+		const char *eq = kv ? strchr(kv, '=') : NULL;
+		KT_AUTOFREE char *path = NULL;
+
+		if (!eq)
+			continue;
+		path = kt_asprintf("/proc/sys/%.*s", (int)(eq - kv), kv);
+		for (char *c = path ? path + 10 : NULL; c && *c; c++)
+			if (*c == '.')
+				*c = '/';
+		if (!path || kt_write_file(path, eq + 1))
+			json_object_set_new(result, "error", json_sprintf("cannot set sysctl %s", kv));
+	}
+}
+
+/*
+ * What a run must not leave behind: cgroups under the run's parent and
+ * processes other than init and kernel threads.  Checked after every run
+ * in the guest, so a harness leak fails the test that caused it.
+ */
+static json_t *leftovers(void)
+{
+	json_t *found = json_array();
+	DIR *d = opendir("/sys/fs/cgroup");
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, "ktstr-", 6))
+			json_array_append_new(found, json_sprintf("cgroup /sys/fs/cgroup/%s", de->d_name));
+	if (d)
+		closedir(d);
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		char path[64], stat[512], comm[64] = "";
+		int pid = atoi(de->d_name), ppid = 0;
+		char state;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (kt_read_line(path, stat, sizeof(stat)))
+			continue;
+		/* kernel threads descend from kthreadd (pid 2) */
+		if (sscanf(stat, "%*d (%63[^)]) %c %d", comm, &state, &ppid) != 3 || pid == 2 ||
+		    ppid == 2)
+			continue;
+		json_array_append_new(found, json_sprintf("process %d (%s)", pid, comm));
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static int mode_run(json_t *req, json_t *result, int out_fd)
 {
-	return kt_runner_execute(req, result, out_fd);
+	json_t *left;
+	int e;
+
+	apply_sysctls(req, result);
+	e = kt_runner_execute(req, result, out_fd);
+	left = leftovers();
+	if (json_array_size(left)) {
+		json_t *details = json_object_get(json_object_get(result, "result"), "details");
+
+		for (size_t i = 0; i < json_array_size(left); i++)
+			json_array_append_new(details, json_sprintf("left behind: %s",
+				json_string_value(json_array_get(left, i))));
+		json_object_set_new(result, "verdict", json_string("fail"));
+	}
+	json_object_set_new(result, "leftovers", left);
+	return e;
 }
 
 static const struct kt_guest_mode modes[] = {

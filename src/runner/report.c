@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "util/util.h"
+#include "vm/vm_internal.h"
 
 void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome *o, bool verbose)
 {
@@ -42,8 +43,21 @@ void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome 
 		json_t *v;
 
 		json_object_foreach(diag, k, v) {
-			if (json_is_string(v) && *json_string_value(v))
-				fprintf(f, "  scheduler %s: %s\n", k, json_string_value(v));
+			const char *text = json_string_value(v);
+
+			/* the exit report is among the findings already */
+			if (!text || !*text || !strcmp(k, "exit_report"))
+				continue;
+			if (!strcmp(k, "dump") && !verbose) {
+				const char *cut = text;
+
+				for (int line = 0; line < 12 && cut && *cut; line++)
+					cut = strchr(cut, '\n') ? strchr(cut, '\n') + 1 : NULL;
+				fprintf(f, "  scheduler dump (first lines; -v or --json for all):\n%.*s\n",
+					cut ? (int)(cut - text) : (int)strlen(text), text);
+				continue;
+			}
+			fprintf(f, "  scheduler %s: %s\n", k, text);
 		}
 	}
 	if (json_array_size(timeline)) {
@@ -56,8 +70,9 @@ void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome 
 				json_string_value(json_object_get(ev, "event")));
 		}
 	}
-	if (console && *console && (o->verdict == KT_ERROR || verbose))
-		fprintf(f, "  guest console (tail):\n%s\n", console);
+	if (console && *console)
+		fprintf(f, "  guest console (tail):\n%s\n",
+			o->verdict == KT_ERROR || verbose ? console : kt_text_tail(console, 8));
 }
 
 static char *json_path(const char *dir, const char *name)

@@ -178,8 +178,12 @@ static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const 
 		if (mask & (1u << f))
 			for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->flags[f].args[i]; i++)
 				json_array_append_new(args, json_string(s->flags[f].args[i]));
-	return json_pack("{s:s+,s:o,s:s?,s:i}", "binary", "/include/", base, "args", args, "ops",
-			 s->name, "attach_timeout_ms", s->attach_timeout_ms);
+	json_t *sysctls = json_array();
+
+	for (size_t i = 0; i < KT_ARRAY_SIZE(s->sysctls) && s->sysctls[i]; i++)
+		json_array_append_new(sysctls, json_string(s->sysctls[i]));
+	return json_pack("{s:s+,s:o,s:s?,s:i,s:o}", "binary", "/include/", base, "args", args, "ops",
+			 s->name, "attach_timeout_ms", s->attach_timeout_ms, "sysctls", sysctls);
 }
 
 /* Declaration order: by file, then line (the linker keeps no useful order). */

@@ -205,3 +205,25 @@ KTSTR_TEST(unequal_weights_spread_detected, .llcs = 1, .cores = 2, .duration_s =
 	kt_worker_reports_free(rb, nb);
 	return kt_assert_expect_failure(r, "spread");
 }
+
+/* Invalid ops fail the test with a message naming the op, and clean up. */
+KTSTR_TEST(op_unknown_cgroup_fails_cleanly, .llcs = 2, .cores = 2, .duration_s = 1,
+	   .expect_detail = "unknown cgroup 'cg_9'")
+{
+	return kt_execute_steps(ctx, (struct kt_step[]){
+		{ .setup = (struct kt_cgroup_def[]){ KT_CGROUP("cg_0", .workers = 1), { 0 } },
+		  .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ .ops = (struct kt_op[]){ KT_OP_SET_CPUSET_("cg_9", KT_CPUSET_LLC(0)), { 0 } },
+		  .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ 0 },
+	});
+}
+
+KTSTR_TEST(op_impossible_cpuset_fails_cleanly, .llcs = 2, .cores = 2, .duration_s = 1,
+	   .expect_detail = "llc(3)")
+{
+	return kt_execute_defs(ctx, (struct kt_cgroup_def[]){
+		KT_CGROUP("cg_0", .workers = 1, .cpuset = KT_CPUSET_LLC(3)),
+		{ 0 },
+	});
+}
