@@ -23,7 +23,7 @@ static struct kt_assert_result *my_custom_scenario(struct kt_ctx *ctx)
 	return kt_collect_all(&handles, &ctx->assert);
 }
 
-KTSTR_TEST(guide_custom_scenario, .llcs = 2, .cores = 2, .duration_s = 2)
+KTSTR_TEST(guide_custom_scenario, .llcs = 2, .cores = 4, .duration_s = 2)
 {
 	return my_custom_scenario(ctx);
 }

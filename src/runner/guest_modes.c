@@ -186,6 +186,19 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		struct sched_param sp = { .sched_priority = 1 };
 
 		sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+		/* and it stays on the last CPU, the one usable_cpus leaves out of
+		 * every scenario, so its own wakeups do not perturb the workers */
+		if (topo) {
+			size_t n;
+			const unsigned *all = kt_topo_all_cpus(topo, &n);
+			cpu_set_t one;
+
+			CPU_ZERO(&one);
+			if (n > 2 && all[n - 1] < CPU_SETSIZE) {
+				CPU_SET(all[n - 1], &one);
+				sched_setaffinity(0, sizeof(one), &one);
+			}
+		}
 	}
 	if (json_is_object(sched_j)) {
 		const char *bin = json_string_value(json_object_get(sched_j, "binary"));

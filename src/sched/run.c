@@ -304,6 +304,7 @@ static pid_t spawn(const char *binary, const char *const *args, int out_fd)
 		int null = open("/dev/null", O_RDONLY);
 
 		setpgid(0, 0);
+		kt_unpin_self();
 		if (null >= 0)
 			dup2(null, 0);
 		dup2(out_fd, 1);

@@ -6,6 +6,7 @@
 #include "util/util.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -281,4 +282,19 @@ void kt_buf_release(struct kt_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+void kt_unpin_self(void)
+{
+	int n = 4096;
+	size_t size = CPU_ALLOC_SIZE(n);
+	cpu_set_t *set = CPU_ALLOC(n);
+
+	if (!set)
+		return;
+	CPU_ZERO_S(size, set);
+	for (int c = 0; c < n; c++)
+		CPU_SET_S(c, size, set);
+	sched_setaffinity(0, size, set);	/* CPUs that do not exist are ignored */
+	CPU_FREE(set);
 }

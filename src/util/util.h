@@ -29,6 +29,9 @@ int kt_rm_rf(const char *path);
 int kt_write_all(int fd, const void *buf, size_t len);
 /* Directory holding the running executable (malloc'd). */
 char *kt_self_dir(void);
+/* Let the calling process run on every CPU (the harness pins itself out of
+ * the way in the VM; what it starts must not inherit that pinning). */
+void kt_unpin_self(void);
 /* sleep for ns, restarting on EINTR. */
 void kt_sleep_ns(uint64_t ns);
 

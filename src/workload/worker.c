@@ -316,6 +316,8 @@ static int child_setup_sched(const struct kt_wl_child_args *a)
 {
 	struct sched_param sp = { 0 };
 
+	if (!a->affinity)
+		kt_unpin_self();	/* "inherit" means the machine, not the harness's own pinning */
 	if (a->affinity && sched_setaffinity(0, a->affinity_size, a->affinity) < 0)
 		return -errno;
 	switch (a->policy) {
