@@ -84,14 +84,6 @@ static struct rate run_telemetry(double secs, unsigned cpu)
 	return rate;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -119,19 +111,19 @@ static struct rate run_bare(double secs, unsigned cpu)
 	}
 	if (pid == 0) {
 		cpu_set_t set;
-		uint64_t x = mono_ns() | 1, units = 0, t0, c0;
+		uint64_t x = kt_now_ns() | 1, units = 0, t0, c0;
 
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set) < 0)
 			_exit(1);
 		c0 = thread_cpu_ns();
-		t0 = mono_ns();
+		t0 = kt_now_ns();
 		while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 			x = kt_work_spin_block(x);
 			units++;
 		}
-		sh->wall_ns = mono_ns() - t0;
+		sh->wall_ns = kt_now_ns() - t0;
 		sh->cpu_ns = thread_cpu_ns() - c0;
 		sh->units = units + (x == 0);	/* consume x */
 		_exit(0);

@@ -153,12 +153,11 @@ char *kt_asprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = kt_vasprintf(fmt, ap);
 	va_end(ap);
-	return n < 0 ? NULL : s;
+	return s;
 }
 
 int kt_mkdir_p(const char *path, mode_t mode)
@@ -261,18 +260,25 @@ int kt_buf_append(struct kt_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+char *kt_vasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 int kt_buf_printf(struct kt_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n, err;
+	int err;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = kt_vasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (!s)
 		return -ENOMEM;
-	err = kt_buf_append(b, s, (size_t)n);
+	err = kt_buf_append(b, s, strlen(s));
 	free(s);
 	return err;
 }

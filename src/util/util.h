@@ -21,6 +21,7 @@ int kt_write_file(const char *path, const char *s);
 int kt_write_whole(const char *path, const void *buf, size_t len, mode_t mode);
 /* printf into a malloc'd string; NULL on ENOMEM. */
 char *kt_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *kt_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* mkdir -p; 0 if it already exists. */
 int kt_mkdir_p(const char *path, mode_t mode);
 /* rm -rf of a private temp tree (does not cross mounts). */

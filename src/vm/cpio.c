@@ -45,12 +45,12 @@ int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n, err;
+	int err;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = kt_vasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (!s)
 		return -ENOMEM;
 	err = kt_strlist_add(l, s);
 	free(s);

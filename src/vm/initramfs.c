@@ -8,6 +8,7 @@
  */
 #include "vm/vm_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -132,6 +133,76 @@ static uint64_t stat_key(const char *busybox, const struct manifest *m)
 		}
 	}
 	return h;
+}
+
+/*
+ * Keep the cache bounded: the newest few archives stay (a developer
+ * rebuilding ktstr makes a new one each time), older ones and references
+ * to them go.  Best effort; a concurrent run at worst rebuilds one.
+ */
+#define KT_INITRAMFS_KEEP 6
+
+struct cache_entry {
+	char *p;
+	struct stat st;
+};
+
+static int by_mtime_desc(const void *a, const void *b)
+{
+	const struct cache_entry *x = a, *y = b;
+
+	return (y->st.st_mtime > x->st.st_mtime) - (y->st.st_mtime < x->st.st_mtime);
+}
+
+static void prune_cache(const char *dir)
+{
+	struct cache_entry *v = NULL;
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct cache_entry *nv;
+
+		if (strncmp(de->d_name, "base-", 5) || !strstr(de->d_name, ".cpio") ||
+		    strstr(de->d_name, ".tmp."))
+			continue;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		v[n].p = kt_asprintf("%s/%s", dir, de->d_name);
+		if (v[n].p && stat(v[n].p, &v[n].st) == 0)
+			n++;
+		else
+			free(v[n].p);
+	}
+	if (d)
+		closedir(d);
+	qsort(v, n, sizeof(*v), by_mtime_desc);
+	for (size_t i = 0; i < n; i++) {
+		if (i >= KT_INITRAMFS_KEEP)
+			unlink(v[i].p);
+		free(v[i].p);
+	}
+	free(v);
+	/* references whose archive is gone */
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		KT_AUTOFREE char *ref = NULL, *target = NULL;
+		char key[32];
+
+		if (strncmp(de->d_name, "ref-", 4) || strchr(de->d_name, '.'))
+			continue;
+		ref = kt_asprintf("%s/%s", dir, de->d_name);
+		if (!ref || kt_read_line(ref, key, sizeof(key)))
+			continue;
+		target = kt_asprintf("%s/base-%s.cpio", dir, key);
+		if (target && access(target, F_OK) < 0)
+			unlink(ref);
+	}
+	if (d)
+		closedir(d);
 }
 
 static void manifest_release(struct manifest *m)
@@ -276,6 +347,7 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 		*err = kt_asprintf("cannot write the initramfs in %s: %s", dir, strerror(-e));
 		goto out;
 	}
+	prune_cache(dir);
 remember:
 	if (ref) {
 		KT_AUTOFREE char *rtmp = kt_asprintf("%s.%d.%ld", ref, (int)getpid(), (long)gettid());
