@@ -128,14 +128,22 @@ KTSTR_TEST(fault_huge_slice_gaps, .llcs = 1, .cores = 2, .scheduler = &HUGE_SLIC
 
 KTSTR_SCHEDULER(PREFER_CPU1, .name = "fixture", .binary = "scx_fixture",
 		.sched_args = { "--timeout-ms", "20000", "--prefer-cpu", "1" });
-/* Everything queues on CPU 1 while the others idle: the monitor's
- * imbalance check fires with the samples that showed it. */
+/* Six unpinned workers all queue on CPU 1 while the others idle: the
+ * monitor's imbalance check fires with the samples that showed it. */
 KTSTR_TEST(fault_prefer_one_cpu_imbalance, .llcs = 2, .cores = 2, .scheduler = &PREFER_CPU1,
-	   .duration_s = 3, .workers_per_cgroup = 3, .expect_detail = "runqueue imbalance",
+	   .duration_s = 3, .expect_detail = "runqueue imbalance",
 	   .assert = { .max_gap_ms = KT_SET(60000), .max_spread_pct = KT_SET(1000),
 		       .max_imbalance_ratio = KT_SET(4) })
 {
-	return kt_scenario_steady(ctx);
+	KT_AUTO(kt_handle_list) handles = NULL;
+	KT_AUTO(kt_cgroup_group) guard = NULL;
+	struct kt_workload_config wl = kt_dfl_wl(ctx);
+
+	wl.num_workers = 6;
+	if (kt_setup_cgroups(ctx, 1, &wl, &handles, &guard))
+		return kt_ctx_fail(ctx, "setup_cgroups failed");
+	kt_ctx_sleep(ctx, ctx->duration_ms);
+	return kt_collect_all(&handles, &ctx->assert);
 }
 
 KTSTR_SCHEDULER(NOT_A_SCHEDULER, .name = "fixture", .binary = "scx_fixture",
