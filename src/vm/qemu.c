@@ -255,51 +255,52 @@ static int boot_probe(const char *kernel)
 	return ok;
 }
 
-int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out, char **err)
+/* The boot probe's verdict for this kernel, cached once per host boot. */
+static enum kt_accel boot_probe_cached(const char *kernel)
 {
 	KT_AUTOFREE char *cache = NULL, *path = NULL, *key = NULL, *seen = NULL;
 	char boot_id[64] = "";
+	enum kt_accel verdict;
 	struct stat st;
-	int e;
 
-	*err = NULL;
-	if (want == KT_ACCEL_TCG) {
-		*out = KT_ACCEL_TCG;
-		return 0;
-	}
-	e = kt_vm_probe_kvm();
-	if (want == KT_ACCEL_KVM) {
-		if (e) {
-			*err = kt_asprintf("KVM requested but not usable: /dev/kvm: %s",
-					   e == -ENOEXEC ? "cannot run a test guest" : strerror(-e));
-			return -ENODEV;
-		}
-		*out = KT_ACCEL_KVM;
-		return 0;
-	}
-	*out = KT_ACCEL_TCG;
-	if (e)
-		return 0;
-	/* The ioctl probe passed; confirm once per host boot and kernel. */
 	kt_read_line("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id));
 	if (stat(kernel, &st) < 0)
-		return 0;
+		return KT_ACCEL_TCG;
 	cache = kt_cache_dir();
 	path = cache ? kt_asprintf("%s/accel-probe", cache) : NULL;
 	key = kt_asprintf("%s %s %lld", boot_id, kernel, (long long)st.st_mtime);
 	if (!path || !key)
-		return -ENOMEM;
+		return KT_ACCEL_TCG;
 	if (kt_read_file(path, &seen, NULL) == 0 && !strncmp(seen, key, strlen(key)) &&
-	    seen[strlen(key)] == ' ') {
-		*out = !strcmp(seen + strlen(key) + 1, "kvm\n") ? KT_ACCEL_KVM : KT_ACCEL_TCG;
-		return 0;
-	}
-	*out = boot_probe(kernel) == 0 ? KT_ACCEL_KVM : KT_ACCEL_TCG;
+	    seen[strlen(key)] == ' ')
+		return !strcmp(seen + strlen(key) + 1, "kvm\n") ? KT_ACCEL_KVM : KT_ACCEL_TCG;
+	verdict = boot_probe(kernel) == 0 ? KT_ACCEL_KVM : KT_ACCEL_TCG;
 	if (kt_mkdir_p(cache, 0755) == 0) {
-		KT_AUTOFREE char *line = kt_asprintf("%s %s\n", key, kt_accel_name(*out));
+		KT_AUTOFREE char *line = kt_asprintf("%s %s\n", key, kt_accel_name(verdict));
 
 		if (line)
 			kt_write_whole(path, line, strlen(line), 0644);
+	}
+	return verdict;
+}
+
+int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out, char **err)
+{
+	int e;
+
+	*err = NULL;
+	*out = KT_ACCEL_TCG;
+	if (want == KT_ACCEL_TCG)
+		return 0;
+	e = kt_vm_probe_kvm();
+	if (!e)
+		*out = boot_probe_cached(kernel);
+	if (want == KT_ACCEL_KVM && *out != KT_ACCEL_KVM) {
+		*err = kt_asprintf("KVM requested but not usable: %s",
+				   e ? (e == -ENOEXEC ? "/dev/kvm cannot run a test guest"
+						      : strerror(-e))
+				     : "the kernel does not boot under it (use --accel tcg)");
+		return -ENODEV;
 	}
 	return 0;
 }

@@ -66,6 +66,13 @@ $K vm 2>/dev/null; expect_rc "no command" 64 $?
 $K frobnicate 2>/dev/null; expect_rc "unknown subcommand" 64 $?
 
 # --- environment and guest failures ----------------------------------------------
+$K vm --accel warp -- true 2>/dev/null; expect_rc "bad --accel" 64 $?
+if $K vm --dry-run | grep -q "'tcg,thread=single'"; then
+	# auto chose TCG: KVM is not usable here, so asking for it must fail clearly
+	$K vm --accel kvm -- true 2>"$out/err"; rc=$?
+	expect_rc "--accel kvm where KVM cannot run the kernel" 69 $rc
+	check "  ... saying so: $(cat "$out/err")" grep -q "KVM requested but not usable" "$out/err"
+fi
 KTSTR_QEMU=/nonexistent/qemu $K vm -- true 2>"$out/err"; rc=$?
 expect_rc "QEMU missing" 69 $rc
 check "  ... says which binary" grep -q "/nonexistent/qemu" "$out/err"
