@@ -39,6 +39,13 @@ if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
 	$K run steady --host 2>"$out/err"; expect_rc "--host without cgroup v2" 69 $?
 	check "  ... says so: $(cat "$out/err")" grep -q "cgroup v2" "$out/err"
 fi
+# bare metal: inside a VM (which has cgroup v2) `ktstr run --host` runs in place
+o=$($K vm -- /init run steady --host --duration 1 2>&1); rc=$?
+expect_rc "ktstr run --host where cgroup v2 exists" 0 $rc
+check "  ... PASS on the host: $(echo "$o" | head -1)" grep -q "^PASS  steady \[host\]" <<< "$o"
+o=$($K vm -- sh -c 'mkdir /sys/fs/cgroup/ktstr-99999 /sys/fs/cgroup/ktstr-99999/cg_0 && /init cleanup && ls /sys/fs/cgroup | grep -c ktstr-' 2>&1)
+check "ktstr cleanup removes a dead run's cgroups ($(echo $o))" [ "$(echo $o)" = "removed 1 stale cgroup 0" ]
+
 # a scheduler that is not a scheduler: a clear verdict, not a hang
 $K run steady --duration 1 --scheduler /bin/true > "$out/t.txt" 2>&1; rc=$?
 expect_rc "a binary that never attaches fails the run" 1 $rc

@@ -1,0 +1,196 @@
+/*
+ * The VM module's pure parts: topology -> QEMU arguments, the cpio writer
+ * (read back with a small newc parser), the ELF library closure, kernel
+ * vetting and console tails.  No VM is booted here.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+#include "vm/vm_internal.h"
+
+static bool argv_has(char **argv, const char *a, const char *b)
+{
+	for (size_t i = 0; argv[i]; i++)
+		if (!strcmp(argv[i], a) && (!b || (argv[i + 1] && !strcmp(argv[i + 1], b))))
+			return true;
+	return false;
+}
+
+static void test_qemu_argv_topology(void **state)
+{
+	struct kt_kernel k = { .image = "/k/vmlinux" };
+	struct kt_vm_config cfg = { .kernel = &k, .accel = KT_ACCEL_TCG, .memory_mb = 1024 };
+	char **argv = NULL;
+
+	assert_int_equal(kt_topo_spec_parse("2n4l1c1t", &cfg.topo, NULL), 0);
+	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
+	assert_true(argv_has(argv, "-smp", "4,sockets=2,dies=2,cores=1,threads=1"));
+	assert_true(argv_has(argv, "-M", "q35"));
+	assert_true(argv_has(argv, "-accel", "tcg,thread=single"));
+	assert_true(argv_has(argv, "-cpu", "max,vendor=GenuineIntel"));
+	assert_true(argv_has(argv, "-object", "memory-backend-ram,id=m0,size=512M"));
+	assert_true(argv_has(argv, "-numa", "node,nodeid=1,cpus=2-3,memdev=m1"));
+	assert_true(argv_has(argv, "-numa", "dist,src=0,dst=1,val=20"));
+	assert_true(argv_has(argv, "-kernel", "/k/vmlinux"));
+	assert_true(argv_has(argv, "-initrd", "/r/initrd"));
+	assert_true(argv_has(argv, "-serial", "file:/r/console.log"));
+	kt_vm_argv_free(argv);
+
+	/* one node: no NUMA arguments; SMT; KVM uses the host CPU */
+	assert_int_equal(kt_topo_spec_parse("smt-2llc", &cfg.topo, NULL), 0);
+	cfg.accel = KT_ACCEL_KVM;
+	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
+	assert_true(argv_has(argv, "-smp", "8,sockets=1,dies=2,cores=2,threads=2"));
+	assert_true(argv_has(argv, "-cpu", "host"));
+	assert_false(argv_has(argv, "-numa", NULL));
+	kt_vm_argv_free(argv);
+}
+
+/* Minimal newc reader: returns the names in order, "|"-separated. */
+static void cpio_names(const char *path, char *out, size_t outsz, char *data_of_file,
+		       const char *want)
+{
+	char *buf = NULL;
+	size_t len = 0, off = 0;
+
+	assert_int_equal(kt_read_file(path, &buf, &len), 0);
+	out[0] = '\0';
+	while (off + 110 <= len) {
+		unsigned long fsize, nsize;
+		char field[9] = { 0 };
+
+		assert_memory_equal(buf + off, "070701", 6);
+		memcpy(field, buf + off + 54, 8);
+		fsize = strtoul(field, NULL, 16);
+		memcpy(field, buf + off + 94, 8);
+		nsize = strtoul(field, NULL, 16);
+		const char *name = buf + off + 110;
+
+		if (!strcmp(name, "TRAILER!!!"))
+			break;
+		strncat(out, name, outsz - strlen(out) - 2);
+		strcat(out, "|");
+		off = (off + 110 + nsize + 3) & ~3ul;
+		if (want && !strcmp(name, want))
+			memcpy(data_of_file, buf + off, fsize), data_of_file[fsize] = '\0';
+		off = (off + fsize + 3) & ~3ul;
+	}
+	free(buf);
+}
+
+static void test_cpio_roundtrip(void **state)
+{
+	char dir[] = "/tmp/kt-cpio-XXXXXX", names[512], data[64] = "";
+	struct kt_cpio *c;
+
+	assert_non_null(mkdtemp(dir));
+	KT_AUTOFREE char *path = kt_asprintf("%s/a.cpio", dir);
+
+	assert_int_equal(kt_cpio_open(path, &c), 0);
+	assert_int_equal(kt_cpio_dir(c, "/dev", 0755), 0);
+	assert_int_equal(kt_cpio_data(c, "/ktstr/request.json", 0644, "{\"a\":1}", 7), 0);
+	assert_int_equal(kt_cpio_symlink(c, "bin/sh", "/bin/busybox"), 0);
+	assert_int_equal(kt_cpio_finish(c), 0);
+	cpio_names(path, names, sizeof(names), data, "ktstr/request.json");
+	/* parents are created before their children, once */
+	assert_string_equal(names, "dev|ktstr|ktstr/request.json|bin|bin/sh|");
+	assert_string_equal(data, "{\"a\":1}");
+	kt_rm_rf(dir);
+}
+
+static bool list_has_suffix(const struct kt_strlist *l, const char *suffix)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		size_t a = strlen(l->v[i]), b = strlen(suffix);
+
+		if (a >= b && !strcmp(l->v[i] + a - b, suffix))
+			return true;
+	}
+	return false;
+}
+
+static void test_elf_closure(void **state)
+{
+	struct kt_strlist libs = { 0 };
+	char *missing = NULL;
+
+	/* a dynamic executable: its loader and libc (guest path, host path pairs) */
+	assert_int_equal(kt_elf_closure("/bin/ls", &libs, &missing), 0);
+	assert_true(libs.n >= 4 && libs.n % 2 == 0);
+	assert_true(list_has_suffix(&libs, "/ld-linux-x86-64.so.2"));
+	assert_true(list_has_suffix(&libs, "/libc.so.6"));
+	assert_int_equal(kt_elf_is_dynamic("/bin/ls"), 1);
+	kt_strlist_release(&libs);
+	/* static busybox and a text file: nothing to add */
+	if (access("/bin/busybox", R_OK) == 0) {
+		assert_int_equal(kt_elf_closure("/bin/busybox", &libs, &missing), 0);
+		assert_int_equal(libs.n, 0);
+		assert_int_equal(kt_elf_is_dynamic("/bin/busybox"), 0);
+	}
+	assert_int_equal(kt_elf_closure("/etc/passwd", &libs, &missing), 0);
+	assert_int_equal(libs.n, 0);
+	kt_strlist_release(&libs);
+}
+
+static void test_kernel_vetting(void **state)
+{
+	char dir[] = "/tmp/kt-kern-XXXXXX", img[0x300] = { 0 };
+	struct kt_kernel k;
+	char *err = NULL;
+
+	assert_int_equal(kt_kernel_resolve("/nonexistent/bzImage", &k, &err), -ENOENT);
+	free(err);
+	assert_int_equal(kt_kernel_resolve("/etc/passwd", &k, &err), -ENOEXEC);
+	assert_non_null(strstr(err, "not a kernel image"));
+	free(err);
+
+	/* a fake bzImage ("HdrS" at 0x202) next to a config lacking sched_ext */
+	assert_non_null(mkdtemp(dir));
+	KT_AUTOFREE char *p = kt_asprintf("%s/bzImage", dir), *cfg = kt_asprintf("%s/config", dir);
+
+	memcpy(img + 0x202, "HdrS", 4);
+	assert_int_equal(kt_write_whole(p, img, sizeof(img), 0644), 0);
+	const char *text = "CONFIG_DEBUG_INFO_BTF=y\nCONFIG_CGROUPS=y\nCONFIG_CPUSETS=y\n";
+
+	assert_int_equal(kt_write_whole(cfg, text, strlen(text), 0644), 0);
+	assert_int_equal(kt_kernel_resolve(dir, &k, &err), -EINVAL);
+	assert_non_null(strstr(err, "CONFIG_SCHED_CLASS_EXT"));
+	free(err);
+	text = "CONFIG_SCHED_CLASS_EXT=y\nCONFIG_DEBUG_INFO_BTF=y\nCONFIG_CGROUPS=y\nCONFIG_CPUSETS=y\n";
+	assert_int_equal(kt_write_whole(cfg, text, strlen(text), 0644), 0);
+	assert_int_equal(kt_kernel_resolve(dir, &k, &err), 0);
+	assert_string_equal(k.image, p);
+	assert_string_equal(k.config, cfg);
+	kt_kernel_release(&k);
+	kt_rm_rf(dir);
+}
+
+static void test_text_tail(void **state)
+{
+	assert_string_equal(kt_text_tail("a\nb\nc\n", 2), "b\nc\n");
+	assert_string_equal(kt_text_tail("a\nb\nc", 1), "c");
+	assert_string_equal(kt_text_tail("only", 5), "only");
+	assert_string_equal(kt_text_tail(NULL, 3), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qemu_argv_topology),
+		cmocka_unit_test(test_cpio_roundtrip),
+		cmocka_unit_test(test_elf_closure),
+		cmocka_unit_test(test_kernel_vetting),
+		cmocka_unit_test(test_text_tail),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
