@@ -270,6 +270,7 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	json_object_set_new(result, "guest_init_ms", json_real(t0));
 	res_fd = open_port("ktstr.result", O_WRONLY);
 	out_fd = open_port("ktstr.out", O_WRONLY);
+	json_object_set_new(result, "guest_channels_ms", json_real(kt_guest_uptime_ms() - t0));
 	req = json_load_file("/ktstr/request.json", 0, &jerr);
 	name = json_string_value(json_object_get(req, "mode"));
 	mode = name ? find_mode(modes, name) : NULL;
