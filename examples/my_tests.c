@@ -33,7 +33,7 @@ KTSTR_TEST(guide_custom_scenario, .llcs = 2, .cores = 4, .duration_s = 2)
  * halfway, then one grows over both LLCs.  Every op is a timestamped event
  * in the verdict's timeline; the scheduler is checked between steps.
  */
-KTSTR_TEST(cpusets_change_mid_run, .llcs = 2, .cores = 2, .duration_s = 3)
+KTSTR_TEST(cpusets_change_mid_run, .llcs = 2, .cores = 4, .duration_s = 3)
 {
 	return kt_execute_steps(ctx, (struct kt_step[]){
 		{

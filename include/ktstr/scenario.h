@@ -258,6 +258,7 @@ int kt_partition_cpusets(const struct kt_topology *t, struct kt_cpuset_partition
 
 /* The canned scenarios, callable from tests. */
 struct kt_assert_result *kt_scenario_steady(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_spread_out(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_steady_llc(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_oversubscribed(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_cpuset_apply(struct kt_ctx *ctx);

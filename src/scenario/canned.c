@@ -71,6 +71,34 @@ struct kt_assert_result *kt_scenario_steady(struct kt_ctx *ctx)
 }
 
 /*
+ * Placement: as many unpinned workers as usable CPUs, in one cgroup
+ * confined to those CPUs.  Only a scheduler that spreads them one per CPU
+ * gives every worker a full CPU; stacking two for good shows up as a
+ * spread near 100 %.  The spread limit is at least 25 % here: a healthy
+ * kernel may stack two workers for the first few hundred milliseconds
+ * before balancing (measured up to 12 % over 1.5 s under TCG).
+ */
+struct kt_assert_result *kt_scenario_spread_out(struct kt_ctx *ctx)
+{
+	size_t n = 0;
+	struct kt_cgroup_def defs[] = {
+		KT_CGROUP("cg_0", .cpuset = KT_CPUSET_RANGE(0, 1)),
+		{ 0 },
+	};
+	struct kt_step steps[] = {
+		{ .setup = defs, .hold = { .kind = KT_HOLD_FRAC, .frac = 1.0 } },
+		{ 0 },
+	};
+	struct kt_assert checks = ctx->assert;
+
+	kt_topo_usable_cpus(ctx->topo, &n);
+	defs[0].workers = n ? (unsigned)n : 1;
+	if (checks.max_spread_pct.set && checks.max_spread_pct.v < 25)
+		checks.max_spread_pct = KT_SET(25);
+	return kt_execute_steps_with(ctx, steps, &checks);
+}
+
+/*
  * One cgroup per LLC on that LLC's usable CPUs, and within it one spawn
  * per CPU pinned there (several defs may name the same cgroup).
  */

@@ -254,7 +254,7 @@ static void test_catalog(void **state)
 	static const char *const cats[] = { "basic", "cpuset", "dynamic", "stress", "affinity",
 					    "nested" };
 	static const char *const want[] = {
-		"steady", "steady_llc", "oversubscribed", "cpuset_apply", "cpuset_clear",
+		"steady", "spread_out", "steady_llc", "oversubscribed", "cpuset_apply", "cpuset_clear",
 		"cpuset_resize", "cgroup_add", "cgroup_remove", "affinity_change",
 		"affinity_pinned", "host_contention", "mixed_workloads", "nested_steady",
 		"nested_task_move",
