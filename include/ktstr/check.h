@@ -35,6 +35,7 @@ struct kt_assert {
 	struct kt_opt max_wake_latency_cv;
 	struct kt_opt min_iteration_rate;	/* iterations per wall second, each worker */
 	struct kt_opt max_migration_ratio;	/* migrations per iteration */
+	struct kt_opt min_cpu_share_pct;	/* CPU time / wall time, each worker, % */
 	/* monitor thresholds */
 	struct kt_opt max_imbalance_ratio;	/* max/min runqueue length across CPUs */
 	struct kt_opt max_local_dsq_depth;

@@ -20,6 +20,7 @@ const struct kt_assert_field kt_assert_fields[] = {
 	FIELD(max_wake_latency_cv, false, true),
 	FIELD(min_iteration_rate, false, true),
 	FIELD(max_migration_ratio, false, true),
+	FIELD(min_cpu_share_pct, false, true),
 	FIELD(max_imbalance_ratio, false, false),
 	FIELD(max_local_dsq_depth, false, false),
 	FIELD(fail_on_stall, true, false),

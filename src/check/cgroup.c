@@ -311,6 +311,15 @@ static int check_wake(struct kt_assert_result *res, const struct kt_assert *a,
 static void check_per_worker_rates(struct kt_assert_result *res, const struct kt_assert *a,
 				   const struct kt_worker_report *r)
 {
+	/* spread cannot see tasks stacked evenly: all equally short-changed */
+	if (a->min_cpu_share_pct.set && r->wall_time_ns) {
+		double share = (double)r->cpu_time_ns / (double)r->wall_time_ns * 100.0;
+
+		if (share < a->min_cpu_share_pct.v)
+			kt_assert_result_fail(res, "%s: worker %u (tid %d) got %s %% of a CPU "
+					      "(minimum %s %%)", group_of(r), r->index, r->tid,
+					      kt_fmt_num(share).s, kt_fmt_num(a->min_cpu_share_pct.v).s);
+	}
 	if (a->min_work_rate.set) {
 		double cpu_s = (double)r->cpu_time_ns / 1e9;
 		double rate = cpu_s > 0 ? (double)r->work_units / cpu_s : 0;

@@ -74,7 +74,8 @@ struct kt_assert_result *kt_scenario_steady(struct kt_ctx *ctx)
  * Placement: as many unpinned workers as usable CPUs, in one cgroup
  * confined to those CPUs.  Only a scheduler that spreads them one per CPU
  * gives every worker a full CPU; stacking two for good shows up as a
- * spread near 100 %.  The spread limit is at least 25 % here: a healthy
+ * spread near 100 %, stacking them all evenly as a low CPU share
+ * (min_cpu_share_pct 60 unless set).  The spread limit is at least 25 % here: a healthy
  * kernel may stack two workers for the first few hundred milliseconds
  * before balancing (measured up to 12 % over 1.5 s under TCG).
  */
@@ -95,6 +96,10 @@ struct kt_assert_result *kt_scenario_spread_out(struct kt_ctx *ctx)
 	defs[0].workers = n ? (unsigned)n : 1;
 	if (checks.max_spread_pct.set && checks.max_spread_pct.v < 25)
 		checks.max_spread_pct = KT_SET(25);
+	/* and a worker per CPU means a CPU per worker: stacking them evenly
+	 * would fool the spread check alone */
+	if (!checks.min_cpu_share_pct.set)
+		checks.min_cpu_share_pct = KT_SET(60);
 	return kt_execute_steps_with(ctx, steps, &checks);
 }
 

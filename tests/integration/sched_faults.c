@@ -146,6 +146,14 @@ KTSTR_TEST(fault_prefer_one_cpu_imbalance, .llcs = 2, .cores = 2, .scheduler = &
 	return kt_collect_all(&handles, &ctx->assert);
 }
 
+/* The same fault against the placement scenario: the workers are stacked
+ * evenly on one CPU, which only the CPU-share floor notices. */
+KTSTR_TEST(fault_prefer_one_cpu_stacks_workers, .llcs = 2, .cores = 2, .scheduler = &PREFER_CPU1,
+	   .duration_s = 2)
+{
+	return kt_assert_expect_failure(kt_scenario_spread_out(ctx), "of a CPU (minimum 60 %)");
+}
+
 KTSTR_SCHEDULER(NOT_A_SCHEDULER, .name = "fixture", .binary = "scx_fixture",
 		.sched_args = { "--no-such-option" });
 /* A binary that fails before attaching: a clear verdict, not a hang. */

@@ -187,6 +187,24 @@ static void test_no_workers_skipped(void **state)
 
 /* Rates 100, 100, 70 units/s: mean 90, spread 30/90 = 33.3 %,
  * population stddev sqrt(200) = 14.14, cv 0.157. */
+static void test_min_cpu_share(void **state)
+{
+	struct kt_worker_report w[2] = { worker("cg_0", 0, 100), worker("cg_0", 1, 100) };
+	struct kt_assert a = { .min_cpu_share_pct = KT_SET(60) };
+	struct kt_assert_result *r;
+
+	w[1].cpu_time_ns = NS_PER_S / 2;	/* 0.5 s of CPU in 2 s: 25 % */
+	r = kt_assert_cgroup(&a, w, 2, NULL);
+	assert_false(r->passed);
+	assert_int_equal(r->n_details, 1);
+	assert_detail(r, "cg_0: worker 1 (tid 101) got 25 % of a CPU (minimum 60 %)");
+	kt_assert_result_free(r);
+	a.min_cpu_share_pct = KT_SET(20);
+	r = kt_assert_cgroup(&a, w, 2, NULL);
+	assert_true(r->passed);
+	kt_assert_result_free(r);
+}
+
 static void test_spread_and_cv(void **state)
 {
 	struct kt_worker_report w[3] = {
@@ -677,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_not_starved),
 		cmocka_unit_test(test_no_workers_skipped),
 		cmocka_unit_test(test_spread_and_cv),
+		cmocka_unit_test(test_min_cpu_share),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_rates_and_migrations),
