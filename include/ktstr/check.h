@@ -56,11 +56,15 @@ struct kt_assert kt_assert_merge(const struct kt_assert *base, const struct kt_a
 /* True when any worker check beyond not_starved is set. */
 bool kt_assert_has_worker_checks(const struct kt_assert *a);
 
+/* CPUs tracked by kt_stats.cpus_mask (the topology parser's ceiling). */
+#define KT_STATS_CPU_WORDS 8
+
 /* Aggregated numbers of one assertion; merged worst-of / sums. */
 struct kt_stats {
 	unsigned workers;
 	unsigned cgroups;
 	unsigned cpus_used;		/* distinct CPUs any worker ran on */
+	uint64_t cpus_mask[KT_STATS_CPU_WORDS];	/* which ones (merged as a union) */
 	double spread_pct;		/* worst */
 	double throughput_cv;		/* worst */
 	double worst_gap_ms;		/* worst */

@@ -220,6 +220,9 @@ static int fill_basic_stats(struct kt_stats *s, const struct kt_worker_report *r
 		}
 	}
 	s->cpus_used = kt_cpuset_count(cpus);
+	kt_cpuset_for_each(c, cpus)
+		if (c < KT_STATS_CPU_WORDS * 64)
+			s->cpus_mask[c / 64] |= 1ull << (c % 64);
 	return 0;
 }
 

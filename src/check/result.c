@@ -147,8 +147,18 @@ static void stats_merge(struct kt_stats *d, const struct kt_stats *s)
 {
 	d->workers += s->workers;
 	d->cgroups += s->cgroups;
-	if (s->cpus_used > d->cpus_used)
-		d->cpus_used = s->cpus_used;
+	{
+		unsigned n = 0, before = d->cpus_used;
+
+		for (size_t w = 0; w < KT_STATS_CPU_WORDS; w++) {
+			d->cpus_mask[w] |= s->cpus_mask[w];
+			n += (unsigned)__builtin_popcountll(d->cpus_mask[w]);
+		}
+		/* the union; never less than either side (counts made without masks) */
+		d->cpus_used = n > before ? n : before;
+		if (s->cpus_used > d->cpus_used)
+			d->cpus_used = s->cpus_used;
+	}
 	d->spread_pct = fmax(d->spread_pct, s->spread_pct);
 	d->throughput_cv = fmax(d->throughput_cv, s->throughput_cv);
 	if (s->worst_gap_ms > d->worst_gap_ms) {

@@ -187,6 +187,29 @@ static void test_no_workers_skipped(void **state)
 
 /* Rates 100, 100, 70 units/s: mean 90, spread 30/90 = 33.3 %,
  * population stddev sqrt(200) = 14.14, cv 0.157. */
+/* Merged results count the union of the CPUs, not the largest group's. */
+static void test_merge_cpus_union(void **state)
+{
+	struct kt_worker_report a = worker("cg_0", 0, 100), b = worker("cg_1", 0, 100);
+	struct kt_assert none = { 0 };
+	struct kt_assert_result *all = kt_assert_result_new(), *ra, *rb;
+
+	a.cpus_used = cpus("0");
+	b.cpus_used = cpus("1-2");
+	ra = kt_assert_cgroup(&none, &a, 1, NULL);
+	rb = kt_assert_cgroup(&none, &b, 1, NULL);
+	assert_int_equal(kt_assert_result_merge(all, ra), 0);
+	assert_int_equal(kt_assert_result_merge(all, rb), 0);
+	assert_int_equal(all->stats.cpus_used, 3);
+	assert_int_equal(kt_assert_result_merge(all, ra), 0);	/* same CPUs again: still 3 */
+	assert_int_equal(all->stats.cpus_used, 3);
+	kt_assert_result_free(ra);
+	kt_assert_result_free(rb);
+	kt_assert_result_free(all);
+	kt_cpuset_free(a.cpus_used);
+	kt_cpuset_free(b.cpus_used);
+}
+
 static void test_min_cpu_share(void **state)
 {
 	struct kt_worker_report w[2] = { worker("cg_0", 0, 100), worker("cg_0", 1, 100) };
@@ -696,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_no_workers_skipped),
 		cmocka_unit_test(test_spread_and_cv),
 		cmocka_unit_test(test_min_cpu_share),
+		cmocka_unit_test(test_merge_cpus_union),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_rates_and_migrations),
