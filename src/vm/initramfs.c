@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -211,12 +212,46 @@ static void manifest_release(struct manifest *m)
 	kt_strlist_release(&m->ld_dirs);
 }
 
+/*
+ * A copy of an ELF file without its debug sections (objcopy), for files
+ * that are not system libraries: a -g build of the harness is several
+ * times its stripped size, and every byte is unpacked at every boot.
+ * NULL (use the original) when there is nothing to gain or no objcopy.
+ */
+static char *strip_copy(const char *host, const char *tmpl_dir)
+{
+	char *out = kt_asprintf("%s.strip.%d", tmpl_dir, (int)getpid());
+	int status;
+	pid_t pid;
+
+	if (!out || kt_elf_is_dynamic(host) < 0)
+		goto fail;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("objcopy", "objcopy", "--strip-debug", host, out, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		goto fail;
+	return out;
+fail:
+	if (out)
+		unlink(out);
+	free(out);
+	return NULL;
+}
+
 static int write_archive(const char *path, const struct manifest *m, const char *busybox,
 			 const struct kt_strlist *applets)
 {
 	struct kt_cpio *c;
 	struct kt_buf ld = { 0 };
-	struct kt_strlist seen = { 0 };
+	struct kt_strlist seen = { 0 }, real = { 0 };
 	int err;
 
 	err = kt_cpio_open(path, &c);
@@ -234,11 +269,37 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 		const char *guest = m->pairs.v[i];
 		char *dir;
 
+		char rp[PATH_MAX];
+		const char *host = m->pairs.v[i + 1];
+		size_t k;
+
 		if (kt_strlist_has(&seen, guest))
 			continue;
 		err = kt_strlist_add(&seen, guest);
+		/* the same file under a second name (the loader's two paths): a link */
+		if (!err && realpath(host, rp)) {
+			for (k = 0; k < real.n && strcmp(real.v[k], rp); k++)
+				;
+			if (k < real.n) {
+				err = kt_cpio_symlink(c, guest, seen.v[k]);
+				continue;
+			}
+		} else if (!err) {
+			snprintf(rp, sizeof(rp), "%s", host);
+		}
+		while (!err && real.n + 1 < seen.n)
+			err = kt_strlist_add(&real, "");	/* keep real[] aligned with seen[] */
 		if (!err)
-			err = kt_cpio_file(c, guest, m->pairs.v[i + 1], 0);
+			err = kt_strlist_add(&real, rp);
+		if (!err && strncmp(guest, "/lib", 4) && strncmp(guest, "/usr/lib", 8)) {
+			KT_AUTOFREE char *small = strip_copy(host, path);
+
+			err = kt_cpio_file(c, guest, small ? small : host, 0);
+			if (small)
+				unlink(small);
+		} else if (!err) {
+			err = kt_cpio_file(c, guest, host, 0);
+		}
 		/* library directories for the guest loader, which has no ld.so.cache */
 		dir = strdup(guest);
 		if (dir && strrchr(dir, '/') && i > 0) {
@@ -255,6 +316,7 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 		err = kt_cpio_data(c, "etc/passwd", 0644, "root:x:0:0:root:/root:/bin/sh\n", 30);
 	kt_buf_release(&ld);
 	kt_strlist_release(&seen);
+	kt_strlist_release(&real);
 	if (err) {
 		kt_cpio_abort(c);
 		return err;
