@@ -96,17 +96,9 @@ static char *cg_path(const struct kt_cgroup_manager *m, const char *name, const 
  */
 static int cg_write(bool fake, const char *path, const char *s, bool append)
 {
-	int fd, err;
-
 	if (!fake)
 		return kt_write_file(path, s);
-	fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
-	if (fd < 0)
-		return -errno;
-	err = kt_write_all(fd, s, strlen(s));
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	return err;
+	return kt_write_open(path, append ? O_APPEND : O_TRUNC, 0, s, strlen(s));
 }
 
 /* FAKE MODE: give a new plain directory the control files cgroupfs would. */

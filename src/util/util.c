@@ -123,30 +123,28 @@ int kt_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int kt_write_file(const char *path, const char *s)
+int kt_write_open(const char *path, int flags, mode_t mode, const void *buf, size_t len)
 {
 	int fd, err;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CLOEXEC | flags, mode);
 	if (fd < 0)
 		return -errno;
-	err = kt_write_all(fd, s, strlen(s));
+	err = kt_write_all(fd, buf, len);
+	/* sysfs and cgroupfs may report a write's error only at close */
 	if (close(fd) < 0 && !err)
 		err = -errno;
 	return err;
 }
 
+int kt_write_file(const char *path, const char *s)
+{
+	return kt_write_open(path, 0, 0, s, strlen(s));
+}
+
 int kt_write_whole(const char *path, const void *buf, size_t len, mode_t mode)
 {
-	int fd, err;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	err = kt_write_all(fd, buf, len);
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	return err;
+	return kt_write_open(path, O_CREAT | O_TRUNC, mode, buf, len);
 }
 
 char *kt_asprintf(const char *fmt, ...)

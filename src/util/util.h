@@ -17,6 +17,8 @@ int kt_read_line(const char *path, char *buf, size_t size);
 int kt_read_u64(const char *path, uint64_t *val);
 /* Write a string to an existing file (sysfs/cgroupfs style). */
 int kt_write_file(const char *path, const char *s);
+/* open(path, O_WRONLY | flags, mode), write all of buf, close: 0 or -errno. */
+int kt_write_open(const char *path, int flags, mode_t mode, const void *buf, size_t len);
 /* Create/truncate a regular file with contents. */
 int kt_write_whole(const char *path, const void *buf, size_t len, mode_t mode);
 /* printf into a malloc'd string; NULL on ENOMEM. */
