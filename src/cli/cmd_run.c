@@ -211,7 +211,7 @@ int kt_cmd_run(int argc, char **argv)
 		if (!host)
 			json_object_set_new(json_object_get(req, "scheduler"), "binary",
 					    json_sprintf("/include/%s", base));
-		job.sched_host_path = sched;
+		job.sched_host_path = strdup(sched);
 	}
 	job.request = req;
 	job.name = strdup(name);
@@ -255,7 +255,6 @@ int kt_cmd_run(int argc, char **argv)
 	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL
 	       : out.verdict == KT_SKIP ? 0 : KT_EXIT_GUEST;
 	kt_outcome_release(&out);
-	job.sched_host_path = NULL;
 	kt_job_release(&job);
 	free(o.includes);
 	kt_cli_vm_setup_release(&s);

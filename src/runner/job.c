@@ -21,6 +21,7 @@
 void kt_job_release(struct kt_job *j)
 {
 	free(j->name);
+	free(j->sched_host_path);
 	json_decref(j->request);
 	free(j->skip_reason);
 	memset(j, 0, sizeof(*j));

@@ -40,7 +40,7 @@ struct kt_job {
 	bool expect_err;
 	const char *expect_detail;	/* expected failure text (expect_err) */
 	const char *kargs;
-	const char *sched_host_path;	/* scheduler binary to include, or NULL */
+	char *sched_host_path;		/* scheduler binary to include (owned), or NULL */
 	char *skip_reason;		/* set: not run, reported as SKIP */
 };
 void kt_job_release(struct kt_job *j);

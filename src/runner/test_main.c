@@ -154,7 +154,7 @@ static char *find_sched_binary(const struct kt_scheduler *s)
 	char *p;
 
 	if (env && *env)
-		return strdup(env);
+		return access(env, X_OK) == 0 ? strdup(env) : NULL;
 	if (!s->binary)
 		return NULL;
 	if (strchr(s->binary, '/'))
@@ -296,7 +296,9 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 					j.skip_reason = j.skip_reason ? j.skip_reason
 						: kt_asprintf("scheduler binary '%s' not found (next to "
 							      "the test binary, by path, or $KTSTR_SCHEDULER)",
-							      s->binary ? s->binary : "(none)");
+							      getenv("KTSTR_SCHEDULER") && *getenv("KTSTR_SCHEDULER")
+								      ? getenv("KTSTR_SCHEDULER")
+								      : s->binary ? s->binary : "(none)");
 				} else {
 					json_object_set_new(j.request, "scheduler",
 							    sched_request(s, mask, sched_path));
@@ -309,8 +311,8 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			j.host = d->host_only;
 			j.expect_err = d->expect_err || d->expect_detail;
 			j.expect_detail = d->expect_detail;
-			if (j.request && sched_path && !d->host_only)
-				json_object_set_new(j.request, "sched_host_path", json_string(sched_path));
+			if (sched_path && !d->host_only && !j.skip_reason)
+				j.sched_host_path = strdup(sched_path);
 			jobs = realloc(jobs, (n + 1) * sizeof(*jobs));
 			jobs[n++] = j;
 		}
@@ -499,11 +501,6 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	}
 	env.cancel_fd = kt_cancel_fd();
 	env.verbose = o.verbose;
-	for (size_t i = 0; i < n; i++) {
-		const char *sp = json_string_value(json_object_get(jobs[i].request, "sched_host_path"));
-
-		jobs[i].sched_host_path = sp;
-	}
 	memset(&pool, 0, sizeof(pool));
 	pool.o = &o;
 	pool.env = &env;
