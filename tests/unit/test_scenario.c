@@ -2,7 +2,7 @@
  * Unit tests of the scenario module that need no cgroups: timeline, ctx
  * sleep/abort, catalog partitions on spec topologies, catalog lookups,
  * up-front op validation (nothing is created: the ctx has no manager),
- * kt_dfl_wl and flag gating.  Real runs are in tests/vm/scenario_smoke.c.
+ * kt_dfl_wl and flag gating.  Real runs are in the VM suites (tests/integration/, examples/).
  */
 #include <setjmp.h>
 #include <stdarg.h>
