@@ -129,12 +129,25 @@ static void console_stdio(void)
 		close(fd);
 }
 
+/* The command's side of the fork: no stdin, output to the host channel. */
+static void cmd_child_setup(void *arg)
+{
+	int out_fd = *(int *)arg, null = open("/dev/null", O_RDONLY);
+
+	dup2(null, 0);
+	if (out_fd >= 0) {
+		dup2(out_fd, 1);
+		dup2(out_fd, 2);
+	}
+	setsid();
+}
+
 static int run_cmd(json_t *req, json_t *result, int out_fd)
 {
 	json_t *jargv = json_object_get(req, "argv");
 	size_t n = json_array_size(jargv);
 	char **argv;
-	int status, errpipe[2];
+	int status, e;
 	pid_t pid;
 
 	if (!n) {
@@ -146,45 +159,18 @@ static int run_cmd(json_t *req, json_t *result, int out_fd)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		argv[i] = (char *)json_string_value(json_array_get(jargv, i));
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+	e = kt_spawn(argv, cmd_child_setup, &out_fd, &pid);
+	if (e == -ENOENT || e == -EACCES || e == -ENOEXEC) {
+		json_object_set_new(result, "error",
+				    json_sprintf("%s: %s in the guest", argv[0],
+						 e == -ENOENT ? "command not found" : strerror(-e)));
+		json_object_set_new(result, "exit_code", json_integer(e == -ENOENT ? 127 : 126));
 		free(argv);
-		return -errno;
+		return 0;
 	}
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY), e;
-
-		dup2(null, 0);
-		if (out_fd >= 0) {
-			dup2(out_fd, 1);
-			dup2(out_fd, 2);
-		}
-		setsid();
-		execvp(argv[0], argv);
-		e = errno;
-		if (write(errpipe[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(errpipe[1]);
-	{
-		int e = 0;
-
-		if (pid > 0 && read(errpipe[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
-			waitpid(pid, &status, 0);
-			json_object_set_new(result, "error",
-					    json_sprintf("%s: %s in the guest", argv[0],
-							 e == ENOENT ? "command not found" : strerror(e)));
-			json_object_set_new(result, "exit_code", json_integer(e == ENOENT ? 127 : 126));
-			close(errpipe[0]);
-			free(argv);
-			return 0;
-		}
-	}
-	close(errpipe[0]);
 	free(argv);
-	if (pid < 0)
-		return -errno;
+	if (e)
+		return e;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (WIFEXITED(status)) {

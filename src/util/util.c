@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -301,4 +302,42 @@ void kt_unpin_self(void)
 		CPU_SET_S(c, size, set);
 	sched_setaffinity(0, size, set);	/* CPUs that do not exist are ignored */
 	CPU_FREE(set);
+}
+
+int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid)
+{
+	int errpipe[2], e = 0, status;
+	ssize_t n;
+
+	/* the pipe closes on a successful exec; an exec error is written to it */
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		e = -errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return e;
+	}
+	if (*pid == 0) {
+		close(errpipe[0]);
+		if (setup)
+			setup(arg);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errpipe[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	while ((n = read(errpipe[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(*pid, &status, 0) < 0 && errno == EINTR)
+			;
+		*pid = -1;
+		return -e;
+	}
+	return 0;
 }

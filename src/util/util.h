@@ -35,6 +35,12 @@ char *kt_self_dir(void);
 /* Let the calling process run on every CPU (the harness pins itself out of
  * the way in the VM; what it starts must not inherit that pinning). */
 void kt_unpin_self(void);
+/*
+ * fork, run setup(arg) in the child, then execvp(argv).  0 with *pid set,
+ * or -errno: fork's, or the exec's own (e.g. -ENOENT: no such program),
+ * in which case the child has already been reaped.
+ */
+int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid);
 /* sleep for ns, restarting on EINTR. */
 void kt_sleep_ns(uint64_t ns);
 

@@ -146,13 +146,40 @@ static char *read_tail(const char *path, size_t max)
 	return text;
 }
 
+/* QEMU's side of the fork. */
+struct qemu_child {
+	bool interactive;
+	const char *errpath;
+};
+
+static void qemu_child_setup(void *arg)
+{
+	const struct qemu_child *qc = arg;
+	sigset_t none;
+	int fd;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (!qc->interactive) {
+		/* its own process group: a terminal's ^C reaches ktstr, which stops it */
+		setpgid(0, 0);
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+	}
+	fd = open(qc->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		dup2(fd, 2);
+}
+
 int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err)
 {
 	char rundir[PATH_MAX];
 	KT_AUTOFREE char *exe = NULL, *base = NULL, *initrd = NULL, *fifo = NULL, *fifo_in = NULL;
 	KT_AUTOFREE char *errpath = NULL, *console = NULL, *resultpath = NULL;
 	char **argv = NULL;
-	int e, out = -1, errpipe[2] = { -1, -1 }, pidfd = -1, status = 0;
+	int e, out = -1, pidfd = -1, status = 0;
 	bool timed_out = false, cancelled = false;
 	uint64_t start, deadline;
 	const char *tmp = getenv("TMPDIR");
@@ -203,52 +230,17 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	e = kt_vm_qemu_argv(cfg, initrd, rundir, &argv);
 	if (e)
 		goto out;
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
-		e = -errno;
-		goto out;
-	}
 	start = kt_now_ns();
-	pid = fork();
-	if (pid < 0) {
-		e = -errno;
-		goto out;
-	}
-	if (pid == 0) {
-		int fd;
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (!cfg->interactive) {
-			setpgid(0, 0);
-			fd = open("/dev/null", O_RDWR);
-			dup2(fd, 0);
-			dup2(fd, 1);
-		}
-		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execvp(argv[0], argv);
-		e = errno;
-		if (write(errpipe[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(errpipe[1]);
-	errpipe[1] = -1;
 	{
-		int child_errno = 0;
-		ssize_t n = read(errpipe[0], &child_errno, sizeof(child_errno));
+		struct qemu_child qc = { .interactive = cfg->interactive, .errpath = errpath };
 
-		if (n == (ssize_t)sizeof(child_errno)) {
-			waitpid(pid, &status, 0);
-			pid = -1;
-			e = -child_errno;
-			*err = kt_asprintf("cannot run %s: %s (install the qemu-system-x86 package, "
-					   "or set KTSTR_QEMU)", argv[0], strerror(child_errno));
-			goto out;
-		}
+		e = kt_spawn(argv, qemu_child_setup, &qc, &pid);
+	}
+	if (e) {
+		*err = kt_asprintf("cannot run %s: %s (install the qemu-system-x86 package, "
+				   "or set KTSTR_QEMU)", argv[0], strerror(-e));
+		pid = -1;
+		goto out;
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	deadline = start + (uint64_t)(cfg->timeout_s ? cfg->timeout_s : 120) * 1000000000ull;
@@ -329,10 +321,6 @@ out:
 		close(pidfd);
 	if (out >= 0)
 		close(out);
-	if (errpipe[0] >= 0)
-		close(errpipe[0]);
-	if (errpipe[1] >= 0)
-		close(errpipe[1]);
 	kt_vm_argv_free(argv);
 	kt_rm_rf(rundir);
 	if (e && !*err)
