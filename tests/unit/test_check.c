@@ -187,6 +187,28 @@ static void test_no_workers_skipped(void **state)
 
 /* Rates 100, 100, 70 units/s: mean 90, spread 30/90 = 33.3 %,
  * population stddev sqrt(200) = 14.14, cv 0.157. */
+/* Shares of a tiny amount of CPU time are not compared. */
+static void test_spread_needs_cpu_time(void **state)
+{
+	struct kt_worker_report w[2] = { worker("cg_0", 0, 100), worker("cg_0", 1, 100) };
+	struct kt_assert a = { .max_spread_pct = KT_SET(15) };
+	struct kt_assert_result *r;
+
+	w[0].cpu_time_ns = 160000000;	/* 8 % and 6 % of 2 s */
+	w[1].cpu_time_ns = 120000000;
+	r = kt_assert_cgroup(&a, w, 2, NULL);
+	assert_true(r->passed);
+	assert_true(r->stats.spread_pct > 15);
+	assert_int_equal(r->n_details, 1);
+	assert_non_null(strstr(r->details[0], "not judged"));
+	kt_assert_result_free(r);
+	w[0].cpu_time_ns = 1600000000;	/* 80 % and 60 %: judged, fails */
+	w[1].cpu_time_ns = 1200000000;
+	r = kt_assert_cgroup(&a, w, 2, NULL);
+	assert_false(r->passed);
+	kt_assert_result_free(r);
+}
+
 /* Merged results count the union of the CPUs, not the largest group's. */
 static void test_merge_cpus_union(void **state)
 {
@@ -720,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_spread_and_cv),
 		cmocka_unit_test(test_min_cpu_share),
 		cmocka_unit_test(test_merge_cpus_union),
+		cmocka_unit_test(test_spread_needs_cpu_time),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_rates_and_migrations),
