@@ -97,7 +97,6 @@ struct kt_vm_result {
 	char *console;			/* console tail (or all with keep_console) */
 	char *qemu_stderr;		/* QEMU's own complaints */
 	int qemu_status;		/* wait status of QEMU */
-	uint64_t boot_ns;		/* launch -> guest init reported in */
 	uint64_t total_ns;		/* launch -> QEMU gone */
 };
 void kt_vm_result_release(struct kt_vm_result *r);

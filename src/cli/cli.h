@@ -67,10 +67,6 @@ struct kt_vm_setup {
 int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 		    struct kt_vm_setup *s);
 void kt_cli_vm_setup_release(struct kt_vm_setup *s);
-/* Install SIGINT/SIGTERM/SIGHUP handlers; returns the fd to poll. */
-int kt_cli_cancel_fd(void);
-/* Signal that fired (0 if none). */
-int kt_cli_cancel_signal(void);
 /* Print why the VM failed, with the console tail; returns the exit code. */
 int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool verbose);
 

@@ -137,7 +137,7 @@ int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 	s->cfg.memory_mb = o->memory_mb;
 	s->cfg.timeout_s = o->timeout_s ? o->timeout_s : 120;
 	s->cfg.extra_kargs = o->kargs;
-	s->cfg.cancel_fd = kt_cli_cancel_fd();
+	s->cfg.cancel_fd = kt_cancel_fd();
 	return 0;
 }
 
@@ -150,24 +150,14 @@ void kt_cli_vm_setup_release(struct kt_vm_setup *s)
 	free(s->files);
 }
 
-int kt_cli_cancel_fd(void)
-{
-	return kt_cancel_fd();
-}
-
-int kt_cli_cancel_signal(void)
-{
-	return kt_cancel_signal();
-}
-
 int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool verbose)
 {
 	const char *tail = kt_text_tail(r->console, verbose ? 100000 : 20);
 
 	switch (r->outcome) {
 	case KT_VM_CANCELLED:
-		kt_cli_error("interrupted (signal %d); VM stopped", kt_cli_cancel_signal());
-		return KT_EXIT_INTERRUPTED + (kt_cli_cancel_signal() == SIGTERM ? 13 : 0);
+		kt_cli_error("interrupted (signal %d); VM stopped", kt_cancel_signal());
+		return KT_EXIT_INTERRUPTED + (kt_cancel_signal() == SIGTERM ? 13 : 0);
 	case KT_VM_TIMEOUT:
 		kt_cli_error("guest timed out after %u s and was killed", timeout_s);
 		break;
