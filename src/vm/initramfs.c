@@ -216,9 +216,11 @@ static void manifest_release(struct manifest *m)
  * A copy of an ELF file without its debug sections (objcopy), for files
  * that are not system libraries: a -g build of the harness is several
  * times its stripped size, and every byte is unpacked at every boot.
- * NULL (use the original) when there is nothing to gain or no objcopy.
+ * The harness itself (/init) loses its symbol table too; user files keep
+ * theirs (a BPF object needs it).  NULL (use the original) when there is
+ * nothing to gain or no objcopy.
  */
-static char *strip_copy(const char *host, const char *tmpl_dir)
+static char *strip_copy(const char *host, const char *tmpl_dir, bool all)
 {
 	char *out = kt_asprintf("%s.strip.%d", tmpl_dir, (int)getpid());
 	int status;
@@ -232,7 +234,8 @@ static char *strip_copy(const char *host, const char *tmpl_dir)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execlp("objcopy", "objcopy", "--strip-debug", host, out, (char *)NULL);
+		execlp("objcopy", "objcopy", all ? "--strip-all" : "--strip-debug", host, out,
+		       (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
@@ -292,7 +295,7 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 		if (!err)
 			err = kt_strlist_add(&real, rp);
 		if (!err && strncmp(guest, "/lib", 4) && strncmp(guest, "/usr/lib", 8)) {
-			KT_AUTOFREE char *small = strip_copy(host, path);
+			KT_AUTOFREE char *small = strip_copy(host, path, !strcmp(guest, "/init"));
 
 			err = kt_cpio_file(c, guest, small ? small : host, 0);
 			if (small)
