@@ -177,10 +177,11 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 {
 	char rundir[PATH_MAX];
 	KT_AUTOFREE char *exe = NULL, *base = NULL, *initrd = NULL, *fifo = NULL, *fifo_in = NULL;
-	KT_AUTOFREE char *errpath = NULL, *console = NULL, *resultpath = NULL;
+	KT_AUTOFREE char *errpath = NULL, *console = NULL, *res_fifo = NULL, *res_fifo_in = NULL;
+	struct kt_buf result = { 0 };
 	char **argv = NULL;
-	int e, out = -1, pidfd = -1, status = 0;
-	bool timed_out = false, cancelled = false;
+	int e, out = -1, resfd = -1, pidfd = -1, status = 0;
+	bool timed_out = false, cancelled = false, got_result = false;
 	uint64_t start, deadline;
 	const char *tmp = getenv("TMPDIR");
 	pid_t pid = -1;
@@ -211,19 +212,22 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	fifo_in = kt_asprintf("%s/out.in", rundir);
 	errpath = kt_asprintf("%s/qemu.err", rundir);
 	console = kt_asprintf("%s/console.log", rundir);
-	resultpath = kt_asprintf("%s/result", rundir);
-	if (!fifo || !fifo_in || !errpath || !console || !resultpath) {
+	res_fifo = kt_asprintf("%s/res.out", rundir);
+	res_fifo_in = kt_asprintf("%s/res.in", rundir);
+	if (!fifo || !fifo_in || !errpath || !console || !res_fifo || !res_fifo_in) {
 		e = -ENOMEM;
 		goto out;
 	}
-	if (mkfifo(fifo, 0600) < 0 || mkfifo(fifo_in, 0600) < 0) {
+	if (mkfifo(fifo, 0600) < 0 || mkfifo(fifo_in, 0600) < 0 ||
+	    mkfifo(res_fifo, 0600) < 0 || mkfifo(res_fifo_in, 0600) < 0) {
 		e = -errno;
-		*err = kt_asprintf("cannot create %s: %s", fifo, strerror(-e));
+		*err = kt_asprintf("cannot create the channels in %s: %s", rundir, strerror(-e));
 		goto out;
 	}
-	/* our read end first, non-blocking: QEMU opens both ends read-write */
+	/* our read ends first, non-blocking: QEMU opens both ends read-write */
 	out = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (out < 0) {
+	resfd = open(res_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (out < 0 || resfd < 0) {
 		e = -errno;
 		goto out;
 	}
@@ -245,10 +249,11 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	deadline = start + (uint64_t)(cfg->timeout_s ? cfg->timeout_s : 120) * 1000000000ull;
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[4] = {
 			{ .fd = out, .events = POLLIN },
 			{ .fd = pidfd, .events = POLLIN },
 			{ .fd = cfg->cancel_fd, .events = POLLIN },
+			{ .fd = resfd, .events = POLLIN },
 		};
 		uint64_t now = kt_now_ns();
 		int wait_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
@@ -257,13 +262,26 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 
 		if (pidfd < 0 && wait_ms > 50)
 			wait_ms = 50;	/* no pidfd: poll the child */
-		if (poll(p, 3, wait_ms) < 0 && errno != EINTR) {
+		if (poll(p, 4, wait_ms) < 0 && errno != EINTR) {
 			e = -errno;
 			break;
 		}
 		while ((n = read(out, buf, sizeof(buf))) > 0)
 			if (cfg->out_fd >= 0)
 				kt_write_all(cfg->out_fd, buf, (size_t)n);
+		while ((n = read(resfd, buf, sizeof(buf))) > 0)
+			kt_buf_append(&result, buf, (size_t)n);
+		/*
+		 * The guest sends its result as one line after its command has
+		 * ended and every blocking write to the output port has been
+		 * taken by QEMU, so a complete line means nothing more is coming
+		 * that matters: stop QEMU instead of waiting for the guest
+		 * kernel's power-off path.
+		 */
+		if (result.len && result.data[result.len - 1] == '\n') {
+			got_result = true;
+			break;
+		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			pid = -1;
 			break;
@@ -291,13 +309,15 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		while ((n = read(out, buf, sizeof(buf))) > 0)
 			if (cfg->out_fd >= 0)
 				kt_write_all(cfg->out_fd, buf, (size_t)n);
+		while (!got_result && (n = read(resfd, buf, sizeof(buf))) > 0)
+			kt_buf_append(&result, buf, (size_t)n);
 	}
 	res->console = cfg->keep_console ? read_tail(console, SIZE_MAX / 2)
 					 : read_tail(console, CONSOLE_TAIL_BYTES);
 	res->qemu_stderr = read_tail(errpath, 4096);
-	if (kt_read_file(resultpath, &res->result_json, NULL) == 0 && !*res->result_json) {
-		free(res->result_json);
-		res->result_json = NULL;
+	if (result.len && kt_buf_append(&result, "", 1) == 0) {
+		res->result_json = result.data;
+		result = (struct kt_buf){ 0 };
 	}
 	if (cancelled)
 		res->outcome = KT_VM_CANCELLED;
@@ -321,6 +341,9 @@ out:
 		close(pidfd);
 	if (out >= 0)
 		close(out);
+	if (resfd >= 0)
+		close(resfd);
+	kt_buf_release(&result);
 	kt_vm_argv_free(argv);
 	kt_rm_rf(rundir);
 	if (e && !*err)
