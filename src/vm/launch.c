@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -186,6 +187,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	const char *tmp = getenv("TMPDIR");
 	pid_t pid = -1;
 
+	uint64_t t_enter = kt_now_ns(), t_result = 0;
+
 	memset(res, 0, sizeof(*res));
 	*err = NULL;
 	snprintf(rundir, sizeof(rundir), "%s/ktstr-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -280,6 +283,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		 */
 		if (result.len && result.data[result.len - 1] == '\n') {
 			got_result = true;
+			t_result = kt_now_ns();
 			break;
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -301,6 +305,11 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		pid = -1;
 	}
 	res->total_ns = kt_now_ns() - start;
+	if (getenv("KTSTR_TIMING"))
+		fprintf(stderr, "ktstr: timing: host prep %.1f ms, QEMU start to result %.1f ms, "
+			"to QEMU gone %.1f ms\n", (double)(start - t_enter) / 1e6,
+			t_result ? (double)(t_result - start) / 1e6 : -1.0,
+			(double)res->total_ns / 1e6);
 	res->qemu_status = status;
 	{
 		char buf[65536];

@@ -189,7 +189,7 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 		ADD("file:%s/console.log", rundir);
 	}
 	ADD("-device");
-	ADD("virtio-serial-pci,id=vs");
+	ADD("virtio-serial-pci,id=vs,max_ports=3");
 	ADD("-chardev");
 	ADD("pipe,id=res,path=%s/res", rundir);
 	ADD("-device");
