@@ -417,6 +417,8 @@ struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
 		l->ctx->abort_reported = true;
 	}
 	for (size_t i = 0; l && i < l->n; i++)
+		kt_workload_request_stop(l->e[i].h);	/* every group stops at once */
+	for (size_t i = 0; l && i < l->n; i++)
 		kt_scen_collect_entry(&l->e[i], checks, res);
 	return res;
 }

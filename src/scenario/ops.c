@@ -220,6 +220,12 @@ static void collect_cgroup(struct engine *e, const char *name, bool tree)
 	for (size_t i = 0; i < e->l->n; i++) {
 		struct kt_handle_entry *h = &e->l->e[i];
 
+		if (!h->host && h->h && (tree ? under(h->cgroup, name) : !strcmp(h->cgroup, name)))
+			kt_workload_request_stop(h->h);
+	}
+	for (size_t i = 0; i < e->l->n; i++) {
+		struct kt_handle_entry *h = &e->l->e[i];
+
 		if (h->host || !h->h)
 			continue;
 		if (tree ? under(h->cgroup, name) : !strcmp(h->cgroup, name)) {
@@ -557,7 +563,10 @@ struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx, const struct 
 		kt_assert_result_fail(e.res, "%s", err ? err : strerror(-r));
 	}
 
-	/* Collect whatever exists, also after a failure: the reports are evidence. */
+	/* Collect whatever exists, also after a failure: the reports are evidence.
+	 * Every group stops at the same moment, then each is collected. */
+	for (size_t i = 0; i < e.l->n; i++)
+		kt_workload_request_stop(e.l->e[i].h);
 	for (size_t i = 0; i < e.l->n; i++)
 		kt_scen_collect_entry(&e.l->e[i], checks, e.res);
 	kt_timeline_add(ctx->timeline, "collect: %s", e.res->passed ? "pass" : "fail");

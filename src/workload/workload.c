@@ -52,6 +52,7 @@ struct kt_workload_handle {
 	struct kt_wl_control *ctl;
 	enum kt_work_kind kind;
 	bool started;
+	bool stop_requested;
 	bool collected;
 };
 
@@ -523,6 +524,22 @@ static int build_report(const struct kt_workload_handle *h, size_t i, struct kt_
 	return 0;
 }
 
+void kt_workload_request_stop(struct kt_workload_handle *h)
+{
+	if (!h || h->stop_requested)
+		return;
+	h->stop_requested = true;
+	atomic_store_explicit(&h->ctl->stop, 1, memory_order_release);
+	if (!h->started) {
+		/* Never started: let them run just far enough to see stop. */
+		h->started = true;
+		atomic_store_explicit(&h->ctl->go, 1, memory_order_release);
+		futex_wake_all(&h->ctl->go);
+	}
+	for (size_t i = 0; i < h->n; i++)
+		kill(h->procs[i].pid, KT_WORKER_STOP_SIGNAL);
+}
+
 int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadline_ms,
 			     struct kt_worker_report **reports, size_t *n)
 {
@@ -539,16 +556,7 @@ int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadline_ms,
 	h->collected = true;
 	deadline = kt_now_ns() +
 		   (uint64_t)(deadline_ms ? deadline_ms : KT_DEFAULT_DEADLINE_MS) * 1000000ull;
-
-	atomic_store_explicit(&h->ctl->stop, 1, memory_order_release);
-	if (!h->started) {
-		/* Never started: let them run just far enough to see stop. */
-		h->started = true;
-		atomic_store_explicit(&h->ctl->go, 1, memory_order_release);
-		futex_wake_all(&h->ctl->go);
-	}
-	for (size_t i = 0; i < h->n; i++)
-		kill(h->procs[i].pid, KT_WORKER_STOP_SIGNAL);
+	kt_workload_request_stop(h);
 
 	pfds = calloc(h->n ? h->n : 1, sizeof(*pfds));
 	for (;;) {

@@ -115,6 +115,45 @@ static void test_cpu_spin_basic(void **state)
 	assert_no_children();
 }
 
+/* A stop request ends the workers at once; collecting later does not extend
+ * their run, and several handles stopped together end together. */
+static void test_request_stop_then_collect(void **state)
+{
+	struct kt_workload_config cfg = { .num_workers = 2, .work.kind = KT_WORK_CPU_SPIN };
+	KT_AUTO(kt_workload_handle) a = NULL;
+	KT_AUTO(kt_workload_handle) b = NULL;
+	struct kt_workload_handle *hs[2];
+
+	assert_int_equal(kt_workload_spawn(&cfg, &a), 0);
+	assert_int_equal(kt_workload_spawn(&cfg, &b), 0);
+	hs[0] = a;
+	hs[1] = b;
+	assert_int_equal(kt_workload_start(a), 0);
+	assert_int_equal(kt_workload_start(b), 0);
+	sleep_ms(200);
+	kt_workload_request_stop(a);
+	kt_workload_request_stop(b);
+	kt_workload_request_stop(a);	/* idempotent */
+	kt_workload_request_stop(NULL);
+	sleep_ms(600);			/* not part of anyone's run */
+	for (int k = 0; k < 2; k++) {
+		struct kt_worker_report *r = NULL;
+		size_t n = 0;
+
+		assert_int_equal(kt_workload_stop_collect(hs[k], 0, &r, &n), 0);
+		assert_int_equal(n, 2);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(r[i].end, KT_END_COMPLETED);
+			assert_true(r[i].wall_time_ns >= 150000000ull);
+			assert_true(r[i].wall_time_ns < 600000000ull);
+		}
+		kt_worker_reports_free(r, n);
+	}
+	kt_workload_handle_free(kt_take_ptr(a));
+	kt_workload_handle_free(kt_take_ptr(b));
+	assert_no_children();
+}
+
 static void test_sigstop_is_a_gap(void **state)
 {
 	struct kt_workload_config cfg = { .num_workers = 2, .work.kind = KT_WORK_CPU_SPIN };
@@ -603,6 +642,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_cpu_spin_basic),
+		cmocka_unit_test(test_request_stop_then_collect),
 		cmocka_unit_test(test_sigstop_is_a_gap),
 		cmocka_unit_test(test_bursty_wake_samples),
 		cmocka_unit_test(test_io_sync),
