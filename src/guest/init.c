@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -30,12 +31,12 @@ bool kt_guest_is_init(void)
 
 double kt_guest_uptime_ms(void)
 {
-	char buf[64];
-	double up = 0;
+	struct timespec ts;
 
-	if (kt_read_line("/proc/uptime", buf, sizeof(buf)) == 0)
-		sscanf(buf, "%lf", &up);
-	return up * 1000.0;
+	/* the clock behind /proc/uptime, without its 10 ms resolution */
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return 0;
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 static void mount_all(void)
@@ -101,7 +102,7 @@ static void setup_env(void)
 /* /dev/vportNpM of the virtio-serial port called `name`; -1 if absent. */
 static int open_port(const char *name, int flags)
 {
-	for (int tries = 0; tries < 200; tries++) {
+	for (int tries = 0; tries < 2000; tries++) {
 		DIR *d = opendir("/sys/class/virtio-ports");
 		struct dirent *de;
 
@@ -119,7 +120,7 @@ static int open_port(const char *name, int flags)
 		}
 		if (d)
 			closedir(d);
-		kt_sleep_ns(10000000);	/* ports register shortly after the driver */
+		kt_sleep_ns(1000000);	/* ports register shortly after the driver */
 	}
 	return -1;
 }

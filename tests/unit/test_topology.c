@@ -508,6 +508,41 @@ static void test_sysfs_smt_2llc(void **state)
 	drop_root(root);
 }
 
+/*
+ * Siblings and LLC-mates of a CPU already read are not read again: only
+ * CPUs 0-3 carry topology and cache files here, yet CPUs 4-7 land in the
+ * cores and LLCs those name (a guest with hundreds of CPUs would otherwise
+ * spend seconds reading sysfs under TCG).
+ */
+static void test_sysfs_reads_one_cpu_per_group(void **state)
+{
+	char *root = make_root();
+	struct kt_topology *t = NULL;
+	const unsigned *c;
+	size_t n;
+
+	put(root, CPU "/online", "0-7\n");
+	for (unsigned cpu = 0; cpu < 4; cpu++) {
+		char sib[32], l3[32];
+
+		snprintf(sib, sizeof(sib), "%u,%u\n", cpu, cpu + 4);
+		snprintf(l3, sizeof(l3), cpu < 2 ? "0-1,4-5\n" : "2-3,6-7\n");
+		putf(root, sib, CPU "/cpu%u/topology/thread_siblings_list", cpu);
+		put_cache(root, cpu, 0, 3, "Unified\n", l3, "8192K\n", cpu / 2);
+	}
+	for (unsigned cpu = 4; cpu < 8; cpu++)
+		putf(root, "1\n", CPU "/cpu%u/online", cpu);
+	assert_int_equal(kt_topology_from_sysfs(root, &t), 0);
+	assert_int_equal(kt_topo_num_llcs(t), 2);
+	c = kt_topo_cpus_in_llc(t, 1, &n);
+	assert_list(c, n, "2-3,6-7");
+	assert_int_equal(kt_topo_llc_size_bytes(t, 1), 8192ull * 1024);
+	assert_int_equal(kt_topo_threads_per_core(t), 2);
+	assert_int_equal(kt_topo_cpu_core(t, 6), kt_topo_cpu_core(t, 2));
+	kt_topology_free(t);
+	drop_root(root);
+}
+
 static void test_sysfs_no_l3(void **state)
 {
 	char *root = fake_no_l3();
@@ -741,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_overlapping),
 		cmocka_unit_test(test_describe_spec),
 		cmocka_unit_test(test_sysfs_smt_2llc),
+		cmocka_unit_test(test_sysfs_reads_one_cpu_per_group),
 		cmocka_unit_test(test_sysfs_no_l3),
 		cmocka_unit_test(test_sysfs_bare),
 		cmocka_unit_test(test_sysfs_shared_core_id),
