@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Spawn `n` workers with `cfg`, move them into cgroup `cg` (NULL: leave
@@ -207,6 +208,31 @@ KTSTR_TEST(unequal_weights_spread_detected, .llcs = 1, .cores = 2, .duration_s =
 	kt_worker_reports_free(ra, na);
 	kt_worker_reports_free(rb, nb);
 	return kt_assert_expect_failure(r, "spread");
+}
+
+/*
+ * A process the test leaves running fails the test even though its body
+ * passed: here a daemon (double fork, so init inherits it) outlives the run.
+ */
+KTSTR_TEST(leaked_process_detected, .llcs = 1, .cores = 2, .duration_s = 1,
+	   .expect_detail = "left behind: process")
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setsid();
+		if (fork() == 0) {
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return kt_execute_defs(ctx, (struct kt_cgroup_def[]){
+		KT_CGROUP("cg_0", .workers = 1),
+		{ 0 },
+	});
 }
 
 /* Invalid ops fail the test with a message naming the op, and clean up. */
