@@ -305,11 +305,15 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		pid = -1;
 	}
 	res->total_ns = kt_now_ns() - start;
-	if (getenv("KTSTR_TIMING"))
-		fprintf(stderr, "ktstr: timing: host prep %.1f ms, QEMU start to result %.1f ms, "
-			"to QEMU gone %.1f ms\n", (double)(start - t_enter) / 1e6,
+	if (getenv("KTSTR_TIMING")) {
+		const char *gi = result.len ? strstr(result.data, "\"guest_init_ms\":") : NULL;
+
+		fprintf(stderr, "ktstr: timing: host prep %.1f ms, QEMU start to result %.1f ms "
+			"(guest kernel reached init at %.1f ms of its uptime), to QEMU gone %.1f ms\n",
+			(double)(start - t_enter) / 1e6,
 			t_result ? (double)(t_result - start) / 1e6 : -1.0,
-			(double)res->total_ns / 1e6);
+			gi ? strtod(gi + 16, NULL) : -1.0, (double)res->total_ns / 1e6);
+	}
 	res->qemu_status = status;
 	{
 		char buf[65536];
