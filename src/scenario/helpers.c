@@ -403,6 +403,15 @@ int kt_scen_collect_entry(struct kt_handle_entry *e, const struct kt_assert *che
 	return 0;
 }
 
+void kt_scen_collect_list(struct kt_handle_list *l, const struct kt_assert *checks,
+			  struct kt_assert_result *into)
+{
+	for (size_t i = 0; i < l->n; i++)
+		kt_workload_request_stop(l->e[i].h);
+	for (size_t i = 0; i < l->n; i++)
+		kt_scen_collect_entry(&l->e[i], checks, into);
+}
+
 struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
 					const struct kt_assert *checks)
 {
@@ -416,10 +425,8 @@ struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
 		kt_assert_result_fail(res, "%s", l->ctx->abort_reason);
 		l->ctx->abort_reported = true;
 	}
-	for (size_t i = 0; l && i < l->n; i++)
-		kt_workload_request_stop(l->e[i].h);	/* every group stops at once */
-	for (size_t i = 0; l && i < l->n; i++)
-		kt_scen_collect_entry(&l->e[i], checks, res);
+	if (l)
+		kt_scen_collect_list(l, checks, res);
 	return res;
 }
 

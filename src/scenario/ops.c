@@ -214,21 +214,22 @@ static int apply_def(struct engine *e, const struct kt_cgroup_def *d, const char
 	return 0;
 }
 
-/* Stop and check the workers of a cgroup (and its children with `tree`). */
+static bool in_cgroup(const struct kt_handle_entry *h, const char *name, bool tree)
+{
+	return !h->host && h->h && (tree ? under(h->cgroup, name) : !strcmp(h->cgroup, name));
+}
+
+/* Stop and check the workers of a cgroup (and its children with `tree`);
+ * all of them stop at the same moment, as in kt_scen_collect_list. */
 static void collect_cgroup(struct engine *e, const char *name, bool tree)
 {
+	for (size_t i = 0; i < e->l->n; i++)
+		if (in_cgroup(&e->l->e[i], name, tree))
+			kt_workload_request_stop(e->l->e[i].h);
 	for (size_t i = 0; i < e->l->n; i++) {
 		struct kt_handle_entry *h = &e->l->e[i];
 
-		if (!h->host && h->h && (tree ? under(h->cgroup, name) : !strcmp(h->cgroup, name)))
-			kt_workload_request_stop(h->h);
-	}
-	for (size_t i = 0; i < e->l->n; i++) {
-		struct kt_handle_entry *h = &e->l->e[i];
-
-		if (h->host || !h->h)
-			continue;
-		if (tree ? under(h->cgroup, name) : !strcmp(h->cgroup, name)) {
+		if (in_cgroup(h, name, tree)) {
 			kt_scen_collect_entry(h, e->checks, e->res);
 			kt_timeline_add(e->ctx->timeline, "step %u: collected workers of %s", e->step,
 					h->cgroup);
@@ -563,12 +564,8 @@ struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx, const struct 
 		kt_assert_result_fail(e.res, "%s", err ? err : strerror(-r));
 	}
 
-	/* Collect whatever exists, also after a failure: the reports are evidence.
-	 * Every group stops at the same moment, then each is collected. */
-	for (size_t i = 0; i < e.l->n; i++)
-		kt_workload_request_stop(e.l->e[i].h);
-	for (size_t i = 0; i < e.l->n; i++)
-		kt_scen_collect_entry(&e.l->e[i], checks, e.res);
+	/* Collect whatever exists, also after a failure: the reports are evidence. */
+	kt_scen_collect_list(e.l, checks, e.res);
 	kt_timeline_add(ctx->timeline, "collect: %s", e.res->passed ? "pass" : "fail");
 	out = kt_take_ptr(e.res);
 	engine_release(&e);

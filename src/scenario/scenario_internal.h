@@ -42,6 +42,10 @@ int kt_scen_list_start(struct kt_handle_list *l);
  * merged into *into, and so is any failure to collect.  0 or -errno. */
 int kt_scen_collect_entry(struct kt_handle_entry *e, const struct kt_assert *checks,
 			  struct kt_assert_result *into);
+/* Stop every group of l at the same moment, then collect each into `into`
+ * (one exit latency in all, and no group runs on while another is read). */
+void kt_scen_collect_list(struct kt_handle_list *l, const struct kt_assert *checks,
+			  struct kt_assert_result *into);
 
 /* Workload config for a def (worker count, work type, policy). */
 struct kt_workload_config kt_scen_def_wl(const struct kt_ctx *ctx, const struct kt_cgroup_def *def);
