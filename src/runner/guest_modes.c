@@ -291,18 +291,18 @@ static void apply_sysctls(json_t *req, json_t *result)
 	}
 }
 
-/*
- * What a run must not leave behind: cgroups under the run's parent and
- * processes other than init and kernel threads.  Checked after every run
- * in the guest, so a harness leak fails the test that caused it.
- */
-static void add_process(json_t *found, int pid)
+/* A process's name and parent from /proc/PID/stat; false if it is gone. */
+static bool proc_stat(int pid, char comm[64], int *ppid)
 {
-	char path[64], stat[512], comm[64] = "?";
+	char path[64], stat[512], state;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (kt_read_line(path, stat, sizeof(stat)) == 0)
-		sscanf(stat, "%*d (%63[^)])", comm);
+	return kt_read_line(path, stat, sizeof(stat)) == 0 &&
+	       sscanf(stat, "%*d (%63[^)]) %c %d", comm, &state, ppid) == 3;
+}
+
+static void add_process(json_t *found, int pid, const char *comm)
+{
 	json_array_append_new(found, json_sprintf("process %d (%s)", pid, comm));
 }
 
@@ -310,11 +310,12 @@ static void add_process(json_t *found, int pid)
  * As init, every process that is not a kernel thread is our descendant,
  * and orphans are re-parented to us: our children lists name them all
  * (a few reads, instead of one per process, kernel threads included).
- * false when the kernel has no children lists.
+ * false, adding nothing, when the kernel has no children lists.
  */
 static bool init_children(json_t *found)
 {
 	DIR *d = getpid() == 1 ? opendir("/proc/1/task") : NULL;
+	json_t *kids = json_array();
 	struct dirent *de;
 	bool ok = d != NULL;
 
@@ -325,24 +326,33 @@ static bool init_children(json_t *found)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/1/task/%s/children", de->d_name);
-		if (kt_read_file(path, &text, NULL)) {
-			ok = false;
-			break;
-		}
-		for (char *p = text, *end; p && *p; p = end) {
+		ok = kt_read_file(path, &text, NULL) == 0;
+		for (char *p = ok ? text : NULL, *end; p && *p; p = end) {
 			long pid = strtol(p, &end, 10);
+			char comm[64] = "?";
+			int ppid;
 
 			if (end == p)
 				break;
-			if (pid > 1)
-				add_process(found, (int)pid);
+			if (pid <= 1)
+				continue;
+			proc_stat((int)pid, comm, &ppid);	/* "?" if it just exited */
+			add_process(kids, (int)pid, comm);
 		}
 	}
 	if (d)
 		closedir(d);
+	if (ok)
+		json_array_extend(found, kids);
+	json_decref(kids);
 	return ok;
 }
 
+/*
+ * What a run must not leave behind: cgroups under the run's parent and
+ * processes other than init and kernel threads.  Checked after every run
+ * in the guest, so a harness leak fails the test that caused it.
+ */
 static json_t *leftovers(void)
 {
 	json_t *found = json_array();
@@ -354,30 +364,17 @@ static json_t *leftovers(void)
 			json_array_append_new(found, json_sprintf("cgroup /sys/fs/cgroup/%s", de->d_name));
 	if (d)
 		closedir(d);
-	{
-		size_t before = json_array_size(found);
-
-		if (init_children(found))
-			return found;
-		while (json_array_size(found) > before)	/* partial: scan instead */
-			json_array_remove(found, json_array_size(found) - 1);
-	}
+	if (init_children(found))
+		return found;
 	d = opendir("/proc");
 	while (d && (de = readdir(d))) {
-		char path[64], stat[512], comm[64] = "";
-		int pid = atoi(de->d_name), ppid = 0;
-		char state;
+		char comm[64];
+		int pid = atoi(de->d_name), ppid;
 
-		if (pid <= 1 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		if (kt_read_line(path, stat, sizeof(stat)))
-			continue;
 		/* kernel threads descend from kthreadd (pid 2) */
-		if (sscanf(stat, "%*d (%63[^)]) %c %d", comm, &state, &ppid) != 3 || pid == 2 ||
-		    ppid == 2)
+		if (pid <= 2 || pid == getpid() || !proc_stat(pid, comm, &ppid) || ppid == 2)
 			continue;
-		json_array_append_new(found, json_sprintf("process %d (%s)", pid, comm));
+		add_process(found, pid, comm);
 	}
 	if (d)
 		closedir(d);
