@@ -147,6 +147,20 @@ static char *read_tail(const char *path, size_t max)
 	return text;
 }
 
+/* Read a non-blocking fd dry: to out_fd when it is one, else into *into. */
+static void drain(int fd, int out_fd, struct kt_buf *into)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (into)
+			kt_buf_append(into, buf, (size_t)n);
+		else if (out_fd >= 0)
+			kt_write_all(out_fd, buf, (size_t)n);
+	}
+}
+
 /* QEMU's side of the fork. */
 struct qemu_child {
 	bool interactive;
@@ -182,12 +196,10 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	struct kt_buf result = { 0 };
 	char **argv = NULL;
 	int e, out = -1, resfd = -1, pidfd = -1, status = 0;
-	bool timed_out = false, cancelled = false, got_result = false;
-	uint64_t start, deadline;
+	bool timed_out = false, cancelled = false;
+	uint64_t start, deadline, t_enter = kt_now_ns(), t_result = 0;
 	const char *tmp = getenv("TMPDIR");
 	pid_t pid = -1;
-
-	uint64_t t_enter = kt_now_ns(), t_result = 0;
 
 	memset(res, 0, sizeof(*res));
 	*err = NULL;
@@ -260,8 +272,6 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		};
 		uint64_t now = kt_now_ns();
 		int wait_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
-		char buf[65536];
-		ssize_t n;
 
 		if (pidfd < 0 && wait_ms > 50)
 			wait_ms = 50;	/* no pidfd: poll the child */
@@ -269,11 +279,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 			e = -errno;
 			break;
 		}
-		while ((n = read(out, buf, sizeof(buf))) > 0)
-			if (cfg->out_fd >= 0)
-				kt_write_all(cfg->out_fd, buf, (size_t)n);
-		while ((n = read(resfd, buf, sizeof(buf))) > 0)
-			kt_buf_append(&result, buf, (size_t)n);
+		drain(out, cfg->out_fd, NULL);
+		drain(resfd, -1, &result);
 		/*
 		 * The guest sends its result as one line after its command has
 		 * ended and every blocking write to the output port has been
@@ -282,8 +289,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		 * kernel's power-off path.
 		 */
 		if (result.len && result.data[result.len - 1] == '\n') {
-			got_result = true;
-			t_result = kt_now_ns();
+			t_result = kt_now_ns();	/* 0 until the result is complete */
 			break;
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -305,26 +311,20 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		pid = -1;
 	}
 	res->total_ns = kt_now_ns() - start;
+	drain(out, cfg->out_fd, NULL);
+	if (!t_result)
+		drain(resfd, -1, &result);
 	if (getenv("KTSTR_TIMING")) {
-		const char *gi = result.len ? strstr(result.data, "\"guest_init_ms\":") : NULL;
+		static const char key[] = "\"guest_init_ms\":";
+		const char *gi = result.len ? strstr(result.data, key) : NULL;
 
 		fprintf(stderr, "ktstr: timing: host prep %.1f ms, QEMU start to result %.1f ms "
 			"(guest kernel reached init at %.1f ms of its uptime), to QEMU gone %.1f ms\n",
 			(double)(start - t_enter) / 1e6,
 			t_result ? (double)(t_result - start) / 1e6 : -1.0,
-			gi ? strtod(gi + 16, NULL) : -1.0, (double)res->total_ns / 1e6);
+			gi ? strtod(gi + sizeof(key) - 1, NULL) : -1.0, (double)res->total_ns / 1e6);
 	}
 	res->qemu_status = status;
-	{
-		char buf[65536];
-		ssize_t n;
-
-		while ((n = read(out, buf, sizeof(buf))) > 0)
-			if (cfg->out_fd >= 0)
-				kt_write_all(cfg->out_fd, buf, (size_t)n);
-		while (!got_result && (n = read(resfd, buf, sizeof(buf))) > 0)
-			kt_buf_append(&result, buf, (size_t)n);
-	}
 	res->console = cfg->keep_console ? read_tail(console, SIZE_MAX / 2)
 					 : read_tail(console, CONSOLE_TAIL_BYTES);
 	res->qemu_stderr = read_tail(errpath, 4096);
