@@ -140,6 +140,19 @@ static int own_mask(struct kt_cpuset **m, unsigned cpu)
 	return kt_cpuset_set(*m, cpu);
 }
 
+/*
+ * Index of an earlier CPU whose mask (as read so far) contains CPU i, or i.
+ * Siblings and LLC-mates are read once: every file read costs ~0.3 ms under
+ * TCG, and a 252-CPU guest would otherwise read ~3000 of them.
+ */
+static size_t known_in(const struct sysfs_ctx *c, struct kt_cpuset *const *masks, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (masks[j] && kt_cpuset_test(masks[j], c->cpus[i]))
+			return j;
+	return i;
+}
+
 static int read_cores(struct sysfs_ctx *c)
 {
 	static const char *const lists[] = { "thread_siblings_list", "core_cpus_list" };
@@ -156,12 +169,12 @@ static int read_cores(struct sysfs_ctx *c)
 
 		core_id[i] = pkg_id[i] = -1;
 		/* a sibling already read names this CPU: same core, no reads */
-		for (size_t j = 0; j < i && !c->core_mask[i]; j++)
-			if (c->core_mask[j] && kt_cpuset_test(c->core_mask[j], c->cpus[i]) &&
-			    !(c->core_mask[i] = kt_cpuset_dup(c->core_mask[j]))) {
-				err = -ENOMEM;
-				goto out;
-			}
+		size_t j = known_in(c, c->core_mask, i);
+
+		if (j < i && !(c->core_mask[i] = kt_cpuset_dup(c->core_mask[j]))) {
+			err = -ENOMEM;
+			goto out;
+		}
 		for (size_t k = 0; k < KT_ARRAY_SIZE(lists) && !c->core_mask[i]; k++) {
 			KT_AUTOFREE char *path = kt_asprintf("%s/cpu%u/topology/%s", c->cpu_dir,
 							     c->cpus[i], lists[k]);
@@ -295,54 +308,30 @@ static int read_llc(struct sysfs_ctx *c, size_t i)
 	return 0;
 }
 
-/* Index of an earlier CPU whose LLC read from sysfs contains CPU i, or i. */
-static size_t llc_known(const struct sysfs_ctx *c, const bool *read, size_t i)
-{
-	for (size_t j = 0; j < i; j++)
-		if (read[j] && kt_cpuset_test(c->llc_mask[j], c->cpus[i]))
-			return j;
-	return i;
-}
-
-/*
- * One CPU per LLC is read; the others of that LLC take its mask and size
- * (every file read costs ~0.3 ms under TCG, and a 252-CPU guest would
- * otherwise read ~3000 of them).
- */
+/* One CPU per LLC is read; the others of that LLC take its mask and size. */
 static int read_llcs(struct sysfs_ctx *c)
 {
-	KT_AUTOFREE bool *read = calloc(c->n, sizeof(bool));
+	int err = 0;
 
-	if (!read)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n; i++) {
-		size_t j = llc_known(c, read, i);
-		int err = 0;
+	for (size_t i = 0; i < c->n && !err; i++) {
+		size_t j = known_in(c, c->llc_mask, i);
 
-		if (j < i) {
+		if (j == i) {
+			err = read_llc(c, i);
+		} else {
 			c->llc_mask[i] = kt_cpuset_dup(c->llc_mask[j]);
 			c->llc_size[i] = c->llc_size[j];
-			read[i] = true;
 			if (!c->llc_mask[i])
 				err = -ENOMEM;
-		} else {
-			err = read_llc(c, i);
-			read[i] = c->llc_mask[i] != NULL;
 		}
-
-		if (err)
-			return err;
-		/* Unknown cache: all online CPUs share one LLC. */
-		if (!c->llc_mask[i]) {
-			c->llc_mask[i] = kt_cpuset_dup(c->online);
-			if (!c->llc_mask[i])
-				return -ENOMEM;
-		}
-		err = own_mask(&c->llc_mask[i], c->cpus[i]);
-		if (err)
-			return err;
 	}
-	return 0;
+	for (size_t i = 0; i < c->n && !err; i++) {
+		/* Unknown cache: all online CPUs share one LLC. */
+		if (!c->llc_mask[i] && !(c->llc_mask[i] = kt_cpuset_dup(c->online)))
+			return -ENOMEM;
+		err = own_mask(&c->llc_mask[i], c->cpus[i]);
+	}
+	return err;
 }
 
 /* Label CPUs so equal masks share a label (labels < n). */
