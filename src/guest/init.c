@@ -64,7 +64,7 @@ static void mount_all(void)
 		 * (mounting bpffs does): ~10 ms each under TCG.  An empty
 		 * modprobe path makes such lookups fail at once.
 		 */
-		if (i == 0)
+		if (!strcmp(m[i].type, "proc"))
 			kt_write_file("/proc/sys/kernel/modprobe", "\n");
 	}
 	mkdir("/dev/pts", 0755);
