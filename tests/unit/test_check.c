@@ -135,6 +135,15 @@ static void test_has_worker_checks(void **state)
 	assert_true(kt_assert_has_worker_checks(&rate));
 }
 
+/* The same workers pass the given checks (e.g. once a limit is relaxed). */
+static void assert_cgroup_passes(const struct kt_assert *a, struct kt_worker_report *w, size_t n)
+{
+	struct kt_assert_result *r = kt_assert_cgroup(a, w, n, NULL);
+
+	assert_true(r->passed);
+	kt_assert_result_free(r);
+}
+
 static void test_not_starved(void **state)
 {
 	struct kt_worker_report w[5] = {
@@ -167,9 +176,7 @@ static void test_not_starved(void **state)
 	/* the not_starved check is off when unset in the Assert */
 	struct kt_assert none = { 0 };
 
-	r = kt_assert_cgroup(&none, w, 5, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&none, w, 5);
 }
 
 static void test_no_workers_skipped(void **state)
@@ -245,9 +252,7 @@ static void test_min_cpu_share(void **state)
 	assert_detail(r, "cg_0: worker 1 (tid 101) got 25 % of a CPU (minimum 60 %)");
 	kt_assert_result_free(r);
 	a.min_cpu_share_pct = KT_SET(20);
-	r = kt_assert_cgroup(&a, w, 2, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&a, w, 2);
 }
 
 static void test_spread_and_cv(void **state)
@@ -284,9 +289,7 @@ static void test_spread_and_cv(void **state)
 	assert_detail(r, "cg_0: throughput cv 0.157 (limit 0.1) over 3 workers, mean 90 units/s");
 	kt_assert_result_free(r);
 	cv.max_throughput_cv = KT_SET(0.2);
-	r = kt_assert_cgroup(&cv, w, 3, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&cv, w, 3);
 
 	/* stats are filled even when no check asks for them */
 	struct kt_assert none = { 0 };
@@ -324,9 +327,7 @@ static void test_isolation(void **state)
 	kt_assert_result_free(r);
 
 	/* without a cpuset there is nothing to be isolated in */
-	r = kt_assert_cgroup(&a, w, 3, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&a, w, 3);
 
 	/* switched off explicitly */
 	a.isolation = KT_SET(0);
@@ -366,9 +367,7 @@ static void test_gap(void **state)
 	kt_assert_result_free(r);
 
 	a.max_gap_ms = KT_SET(2500);
-	r = kt_assert_cgroup(&a, w, 4, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&a, w, 4);
 }
 
 static void test_rates_and_migrations(void **state)
@@ -379,9 +378,7 @@ static void test_rates_and_migrations(void **state)
 	/* worker 0: 2000 units / 2 CPU-s = 1000 per CPU-second */
 	struct kt_assert wr = { .min_work_rate = KT_SET(1000) };
 
-	r = kt_assert_cgroup(&wr, w, 2, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&wr, w, 2);
 	wr.min_work_rate = KT_SET(1500);
 	r = kt_assert_cgroup(&wr, w, 2, NULL);
 	assert_false(r->passed);
@@ -410,9 +407,7 @@ static void test_rates_and_migrations(void **state)
 	assert_detail(r, "cg_0: migration ratio 0.4 (200 migrations / 500 iterations, limit 0.25)");
 	kt_assert_result_free(r);
 	mr.max_migration_ratio = KT_SET(0.5);
-	r = kt_assert_cgroup(&mr, w, 2, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&mr, w, 2);
 }
 
 static void test_stats_sums(void **state)
@@ -493,9 +488,7 @@ static void test_wake_latency(void **state)
 	kt_assert_result_free(r);
 
 	a.max_p99_wake_latency_ns = KT_SET(100000);
-	r = kt_assert_cgroup(&a, w, 2, NULL);
-	assert_true(r->passed);
-	kt_assert_result_free(r);
+	assert_cgroup_passes(&a, w, 2);
 
 	/* cv of 1..100: mean 50.5, population sd 28.866 -> 0.5716 */
 	struct kt_assert cv = { .max_wake_latency_cv = KT_SET(0.5) };
