@@ -20,6 +20,7 @@
 
 #define EXIT_USAGE 64
 #define EXIT_ENV 69
+#define EXIT_SOFTWARE 70
 
 struct opts {
 	const char *topology, *kernel, *accel, *junit, *json_dir;
@@ -196,6 +197,35 @@ static int def_cmp(const void *a, const void *b)
 	return c ? c : x->line - y->line;
 }
 
+static void jobs_free(struct kt_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kt_job_release(&jobs[i]);
+	free(jobs);
+}
+
+/* Append a job, doubling the array; on ENOMEM the job is released. */
+static int jobs_push(struct kt_job **jobs, size_t *n, size_t *cap, struct kt_job *j)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct kt_job *v = realloc(*jobs, nc * sizeof(**jobs));
+
+		if (!v) {
+			kt_job_release(j);
+			return -ENOMEM;
+		}
+		*jobs = v;
+		*cap = nc;
+	}
+	(*jobs)[(*n)++] = *j;
+	return 0;
+}
+
+/*
+ * Every job of the selected tests, or -errno with nothing allocated left
+ * behind (a bad declaration is -EINVAL, having printed why).
+ */
 static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbegin,
 		      const struct kt_test_def *const *send, struct kt_job **out, size_t *n_out)
 {
@@ -204,9 +234,10 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 	const struct kt_test_def *const *begin, *const *end;
 
 	struct kt_job *jobs = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	struct kt_topo_spec override;
 	char *err = NULL;
+	int e = 0;
 
 	for (const struct kt_test_def *const *p = sbegin; p && p < send; p++)
 		ndefs += *p != NULL;
@@ -237,7 +268,8 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 		if (err) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
-			return -EINVAL;
+			e = -EINVAL;
+			goto fail;
 		}
 		s = d->scheduler;
 		nf = nflags(s);
@@ -250,6 +282,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			struct kt_buf name = { 0 };
 			double dur = o->duration_s > 0 ? o->duration_s : d->duration_s > 0 ? d->duration_s : 2.0;
 			json_t *flags = json_array();
+			bool oom = false;
 
 			if (!profile_ok(d, s, mask)) {
 				json_decref(flags);
@@ -265,7 +298,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			if (nf && !mask)
 				kt_buf_printf(&name, "/default");
 			j.name = name.data;
-			if (!matches(o, j.name)) {
+			if (j.name && !matches(o, j.name)) {
 				kt_buf_release(&name);
 				json_decref(flags);
 				continue;
@@ -311,15 +344,26 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			j.host = d->host_only;
 			j.expect_err = d->expect_err || d->expect_detail;
 			j.expect_detail = d->expect_detail;
-			if (sched_path && !d->host_only && !j.skip_reason)
+			if (sched_path && !d->host_only && !j.skip_reason) {
 				j.sched_host_path = strdup(sched_path);
-			jobs = realloc(jobs, (n + 1) * sizeof(*jobs));
-			jobs[n++] = j;
+				oom |= !j.sched_host_path;
+			}
+			if (oom || !j.name || !j.request) {
+				kt_job_release(&j);
+				e = -ENOMEM;
+				goto fail;
+			}
+			e = jobs_push(&jobs, &n, &cap, &j);
+			if (e)
+				goto fail;
 		}
 	}
 	*out = jobs;
 	*n_out = n;
 	return 0;
+fail:
+	jobs_free(jobs, n);
+	return e;
 }
 
 /* ---- running ------------------------------------------------------------- */
@@ -457,8 +501,9 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	}
 	o.filters = argv + optind;
 	o.n_filters = argc - optind;
-	if (build_jobs(&o, begin, end, &jobs, &n))
-		return EXIT_USAGE;
+	rc = build_jobs(&o, begin, end, &jobs, &n);
+	if (rc)
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_SOFTWARE;
 	if (o.list) {
 		for (size_t i = 0; i < n; i++) {
 			char spec[32];
@@ -509,14 +554,36 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	pool.outs = calloc(n, sizeof(*pool.outs));
 	pool.done = calloc(n, sizeof(*pool.done));
 	pool.tty = isatty(2);
+	if (!pool.outs || !pool.done) {
+		fprintf(stderr, "ktstr: out of memory for %zu jobs\n", n);
+		free(pool.outs);
+		free(pool.done);
+		rc = EXIT_SOFTWARE;
+		goto out;
+	}
 	pthread_mutex_init(&pool.lock, NULL);
 	{
-		unsigned nt = o.jobs < n ? o.jobs : (unsigned)n;
+		unsigned nt = o.jobs < n ? o.jobs : (unsigned)n, started = 0;
 		pthread_t *th = calloc(nt, sizeof(*th));
 
-		for (unsigned i = 0; i < nt; i++)
-			pthread_create(&th[i], NULL, worker, &pool);
-		for (unsigned i = 0; i < nt; i++)
+		/*
+		 * Fewer threads than asked is still a run (the pool shares one
+		 * queue); none at all runs the jobs on this thread.  Only
+		 * threads that were created are joined.
+		 */
+		for (unsigned i = 0; th && i < nt; i++) {
+			int e = pthread_create(&th[started], NULL, worker, &pool);
+
+			if (e) {
+				fprintf(stderr, "ktstr: cannot start a job thread (%s); running %u at once\n",
+					strerror(e), started ? started : 1);
+				break;
+			}
+			started++;
+		}
+		if (!started)
+			worker(&pool);
+		for (unsigned i = 0; i < started; i++)
 			pthread_join(th[i], NULL);
 		free(th);
 	}
@@ -540,7 +607,7 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	if (!o.tap)
 		printf("%zu passed, %zu failed, %zu skipped\n", counts[KT_PASS],
 		       counts[KT_FAIL] + counts[KT_ERROR], counts[KT_SKIP]);
-	rc = kt_cancelled() ? 130 : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1 : 0;
+	rc = kt_cancelled() ? kt_cancel_exit_code() : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1 : 0;
 	for (size_t i = 0; i < n; i++)
 		kt_outcome_release(&pool.outs[i]);
 	free(pool.outs);
