@@ -25,7 +25,7 @@ const struct kt_test_def *kt_runner_find_test(const char *name);
 
 /* Run a request in this process as the guest would (used in the guest and,
  * forked, for --host runs).  Fills `result`. */
-int kt_runner_execute(json_t *request, json_t *result, int out_fd);
+int kt_runner_execute(json_t *request, json_t *result);
 
 /* ---- host side ---------------------------------------------------------- */
 
@@ -86,5 +86,7 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 int kt_cancel_fd(void);
 int kt_cancel_signal(void);
 bool kt_cancelled(void);
+/* 128 + the signal once interrupted (130 SIGINT, 143 SIGTERM), else 0. */
+int kt_cancel_exit_code(void);
 
 #endif
