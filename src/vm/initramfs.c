@@ -206,6 +206,38 @@ static void prune_cache(const char *dir)
 		closedir(d);
 }
 
+/*
+ * Is the cached archive usable?  It must start with a newc header and end
+ * with the trailer kt_cpio_finish writes: a truncated or overwritten file
+ * (a full disk, a crash mid-copy, someone's stray write) is rebuilt rather
+ * than booted into a guest that panics with "no init".  A hit also
+ * refreshes the archive's mtime: prune_cache keeps the most recently used
+ * archives, so one that a concurrent run is about to boot is never the
+ * oldest.
+ */
+static bool cache_hit(const char *path)
+{
+	char head[6], tail[64];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(tail) &&
+	     pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	     !memcmp(head, "070701", 6) &&
+	     pread(fd, tail, sizeof(tail), st.st_size - (off_t)sizeof(tail)) == (ssize_t)sizeof(tail) &&
+	     memmem(tail, sizeof(tail), "TRAILER!!!", 10);
+	close(fd);
+	if (!ok) {
+		unlink(path);
+		return false;
+	}
+	utimensat(AT_FDCWD, path, NULL, 0);
+	return true;
+}
+
 static void manifest_release(struct manifest *m)
 {
 	kt_strlist_release(&m->pairs);
@@ -374,7 +406,7 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 	ref = kt_asprintf("%s/ref-%016llx", dir, (unsigned long long)sk);
 	if (ref && kt_read_line(ref, refbuf, sizeof(refbuf)) == 0 && strlen(refbuf) == 16) {
 		final = kt_asprintf("%s/base-%s.cpio", dir, refbuf);
-		if (final && access(final, R_OK) == 0)
+		if (final && cache_hit(final))
 			goto done;
 		free(final);
 		final = NULL;
@@ -394,7 +426,7 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 		e = -ENOMEM;
 		goto out;
 	}
-	if (access(final, R_OK) == 0)
+	if (cache_hit(final))
 		goto remember;
 	e = busybox_applets(busybox, &applets);
 	if (!e)
