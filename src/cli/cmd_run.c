@@ -250,7 +250,7 @@ int kt_cmd_run(int argc, char **argv)
 	kt_runner_print(stdout, &job, &out, o.verbose);
 	if (json_out && kt_runner_write_json_file(json_out, &out))
 		kt_cli_error("cannot write %s", json_out);
-	code = kt_cancelled() ? KT_EXIT_INTERRUPTED
+	code = kt_cancelled() ? kt_cancel_exit_code()
 	       : out.verdict == KT_PASS ? 0
 	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL
 	       : out.verdict == KT_SKIP ? 0 : KT_EXIT_GUEST;
