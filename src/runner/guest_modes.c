@@ -211,7 +211,8 @@ int kt_runner_execute(json_t *req, json_t *result)
 		KT_AUTOFREE const char **args = json_strv(json_object_get(sched_j, "args"));
 		unsigned tmo = (unsigned)json_integer_value(json_object_get(sched_j, "attach_timeout_ms"));
 
-		kt_timeline_add(ctx.timeline, "scheduler %s starting", bin);
+		kt_timeline_add(ctx.timeline, "scheduler %s starting (expecting ops %s%s%s)", bin,
+				ops ? "\"" : "", ops ? ops : "any name", ops ? "\"" : "");
 		e = kt_sched_start(bin, args, ops, tmo, &sched, &err);
 		if (e) {
 			res = kt_assert_result_new();

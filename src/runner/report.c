@@ -7,9 +7,12 @@
 #include "runner/runner.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/util.h"
 #include "vm/vm_internal.h"
@@ -90,7 +93,10 @@ static char *json_path(const char *dir, const char *name)
 
 int kt_runner_write_json_file(const char *path, const struct kt_outcome *o)
 {
-	return json_dump_file(o->doc, path, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
+	errno = 0;
+	if (json_dump_file(o->doc, path, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
+		return 0;
+	return errno ? -errno : -EIO;	/* jansson fails with fopen's or write's errno */
 }
 
 int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct kt_outcome *o)
@@ -102,6 +108,43 @@ int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct
 		return e;
 	p = json_path(dir, job->name);
 	return p ? kt_runner_write_json_file(p, o) : -ENOMEM;
+}
+
+int kt_runner_check_output(const char *path, bool is_dir)
+{
+	KT_AUTOFREE char *copy = NULL;
+	struct stat st;
+	int e;
+
+	if (is_dir) {
+		e = kt_mkdir_p(path, 0755);
+		if (e)
+			return e;
+		return access(path, W_OK) < 0 ? -errno : 0;
+	}
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? -EISDIR : access(path, W_OK) < 0 ? -errno : 0;
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	return access(dirname(copy), W_OK) < 0 ? -errno : 0;
+}
+
+void kt_runner_list_line(FILE *f, const struct kt_job *job)
+{
+	char spec[32];
+	json_t *flags = json_object_get(job->request, "flags");
+
+	kt_topo_spec_format(&job->topo, spec, sizeof(spec));
+	fprintf(f, "%-40s %-10s %s%s", job->name, job->host ? "host" : spec,
+		job->sched ? job->sched : "EEVDF", job->sched_missing ? " (not found)" : "");
+	for (size_t i = 0; i < json_array_size(flags); i++)
+		fprintf(f, "%s%s", i ? "," : "  flags ", json_string_value(json_array_get(flags, i)));
+	if (job->expect_err)
+		fprintf(f, "  expect_err");
+	if (job->skip_reason)
+		fprintf(f, "  (would skip: %s)", job->skip_reason);
+	fputc('\n', f);
 }
 
 /* YAML-safe one-line text for TAP diagnostics. */

@@ -34,7 +34,7 @@ check "a document with a bad verdict fails the schema" rejects "$out/bad.json"
 $K run no_such_scenario 2>"$out/err"; expect_rc "unknown scenario" 64 $?
 check "  ... named in one line" grep -q "unknown scenario 'no_such_scenario'" "$out/err"
 $K run steady --work-type Sleepy 2>/dev/null; expect_rc "unknown work type" 64 $?
-$K run steady --scheduler /nonexistent/scx 2>/dev/null; expect_rc "missing scheduler binary" 64 $?
+$K run steady --scheduler /nonexistent/scx 2>/dev/null; expect_rc "missing scheduler binary" 66 $?
 if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
 	$K run steady --host 2>"$out/err"; expect_rc "--host without cgroup v2" 69 $?
 	check "  ... says so: $(cat "$out/err")" grep -q "cgroup v2" "$out/err"
