@@ -439,12 +439,22 @@ int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_co
 	KT_AUTO(kt_handle_list) l = NULL;
 	int r;
 
-	if (!ctx || !wl || !handles || !guard)
+	if (!ctx)
 		return -EINVAL;
+	/* the library does not print: the timeline, shown with a failure, says why */
+	if (!wl || !handles || !guard) {
+		kt_timeline_add(ctx->timeline, "setup_cgroups: %s is NULL%s", !wl ? "the workload" :
+				!handles ? "the handles argument" : "the guard argument",
+				!guard ? " (pass &guard, a KT_AUTO(kt_cgroup_group) variable that "
+					 "removes the cgroups when it leaves scope)" : "");
+		return -EINVAL;
+	}
 	*handles = NULL;
 	*guard = NULL;
-	if (!ctx->cgroups)
+	if (!ctx->cgroups) {
+		kt_timeline_add(ctx->timeline, "setup_cgroups: this ctx has no cgroup manager");
 		return -EINVAL;
+	}
 	g = kt_cgroup_group_new(ctx->cgroups);
 	l = kt_scen_list_new();
 	if (!g || !l)
