@@ -157,7 +157,7 @@ int kt_cmd_run(int argc, char **argv)
 	double duration = 2.0;
 	unsigned workers = 2;
 	bool host = false;
-	json_t *checks = json_object();
+	KT_CLI_JSON checks = json_object();	/* released on every return */
 	struct kt_vm_setup s = { 0 };
 	struct kt_run_env env = { .cancel_fd = -1, .stream_fd = -1 };
 	struct kt_job job = { 0 };
@@ -214,7 +214,6 @@ int kt_cmd_run(int argc, char **argv)
 			}
 			if (!eq || !*copy || endp == eq + 1 || *endp) {
 				kt_cli_error("bad --check '%s': expected NAME=NUMBER", optarg);
-				json_decref(checks);
 				return KT_EXIT_USAGE;
 			}
 			{
@@ -226,7 +225,6 @@ int kt_cmd_run(int argc, char **argv)
 				json_decref(one);
 				if (bad) {
 					bad_check(optarg, copy);
-					json_decref(checks);
 					return KT_EXIT_USAGE;
 				}
 			}
@@ -260,18 +258,15 @@ int kt_cmd_run(int argc, char **argv)
 	}
 	if (sched && access(sched, X_OK) < 0) {
 		kt_cli_error("scheduler binary %s: %s", sched, strerror(errno));
-		json_decref(checks);
 		return KT_EXIT_NO_SCHEDULER;
 	}
 	if (json_out && (code = kt_runner_check_output(json_out, false))) {
 		kt_cli_error("cannot write --json %s: %s", json_out, strerror(-code));
-		json_decref(checks);
 		return KT_EXIT_CANT_WRITE;
 	}
 	flags_j = json_array();
 	if (flags && parse_flags(flags, flags_j)) {
 		json_decref(flags_j);
-		json_decref(checks);
 		return KT_EXIT_USAGE;
 	}
 	for (size_t i = 0; sc->required_flags && sc->required_flags[i]; i++)
@@ -293,7 +288,6 @@ int kt_cmd_run(int argc, char **argv)
 
 		if (kt_assert_from_json(checks, &over)) {
 			kt_cli_error("bad --check: unknown check name or value (see struct kt_assert)");
-			json_decref(checks);
 			json_decref(flags_j);
 			return KT_EXIT_USAGE;
 		}
@@ -302,7 +296,6 @@ int kt_cmd_run(int argc, char **argv)
 				"flags", flags_j, "duration_ms", (json_int_t)(duration * 1000), "workers",
 				workers, "assert", kt_assert_to_json(&a));
 	}
-	json_decref(checks);
 	if (work_type)
 		json_object_set_new(req, "work_type", json_string(work_type));
 	if (sched) {
