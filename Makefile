@@ -49,7 +49,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 
 FIXTURE  := $(if $(VMLINUX_H),$(O)/scx_fixture)
 
-.PHONY: all lib cli tests fixture check check-unit install clean print-%
+.PHONY: all lib cli tests fixture check check-unit check-san san san-bins install clean print-%
 all: lib cli $(FIXTURE) tests
 
 lib: $(O)/libktstr.a $(O)/libktstr.so $(O)/libktstr_main.a
@@ -113,8 +113,22 @@ $(O)/sched/embed.o: sched/fixture/embed.S $(O)/sched/fixture.bpf.o
 $(O)/scx_fixture: sched/fixture/fixture.c sched/fixture/fixture.h $(O)/sched/embed.o
 	$(CC) $(ALL_CFLAGS) -Isched/fixture -o $@ $< $(O)/sched/embed.o -lbpf -lelf -lz
 
-check: all
+# The sanitizer lane: the unit tests and the ktstr CLI built with ASan and
+# UBSan in build-san/ (dynamically linked: the sanitizers' runtimes cannot
+# be linked statically), run over every host-side bad-input case.
+SAN_DIR    := build-san
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+san:
+	$(MAKE) O=$(SAN_DIR) CFLAGS='$(SAN_CFLAGS)' \
+		STATIC='-lbpf -lelf -lz -lzstd -ljansson -lpthread -lm' san-bins
+san-bins: $(O)/ktstr $(UNIT_BIN) $(O)/libktstr_main.a
+
+check: all san
 	./tests/run
+
+check-san: san
+	SAN_BUILD=$(SAN_DIR) ./tests/run --san
 
 check-unit: $(UNIT_BIN)
 	./tests/run --unit
@@ -132,7 +146,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' ktstr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ktstr.pc
 
 clean:
-	rm -rf $(O)
+	rm -rf $(O) $(SAN_DIR)
 
 # `make print-VMLINUX_H`: a variable's value, for scripts and tests.
 print-%:
