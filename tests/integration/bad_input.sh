@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 K=${KTSTR:-./build/ktstr}
 B=$(dirname "$K")
+# --table: only the table, on the original stdout
+if [ "${1:-}" = --table ]; then exec 3>&1 > /dev/null; else exec 3>&1; fi
 T=$(mktemp -d /tmp/ktstr-bad-XXXXXX)
 cleanup() { mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"; rm -rf "$T"; }
 trap cleanup EXIT
@@ -53,9 +55,11 @@ bad() {
 	if grep -q 'Sanitizer\|runtime error' "$T/err"; then
 		not_ok "  ... the sanitizers found something"; sed 's/^/# /' "$T/err" | head -20
 	fi
-	local cmd="$*"
+	local cmd="" a
+	for a in "$@"; do cmd+="${cmd:+ }${a:-''}"; done
 	cmd=${cmd//$T/\$T}; cmd=${cmd//$kernel/\$KERNEL}; cmd=${cmd//$K/ktstr}; cmd=${cmd//|/\\|}
 	msg=${msg//$T/\$T}; msg=${msg//$kernel/\$KERNEL}; msg=${msg//|/\\|}
+	msg=$(sed -E 's/ktstr-run-[A-Za-z0-9]{6}/ktstr-run-XXXXXX/g' <<< "$msg")
 	table+=("| $what | \`$cmd\` | $msg | $rc |")
 }
 
@@ -159,7 +163,7 @@ render() {
 	printf '%s\n' "${table[@]}"
 }
 if [ "${1:-}" = --table ]; then
-	render
+	render >&3
 	exit 0
 fi
 sed -n '/^<!-- bad-input:begin/,/^<!-- bad-input:end/p' README.md | sed '1d;$d' > "$T/readme"
