@@ -57,6 +57,11 @@ static bool result_mentions(const struct kt_assert_result *r, const char *text)
 	return false;
 }
 
+static void timeline_cgroup_change(void *timeline, const char *what)
+{
+	kt_timeline_add(timeline, "%s", what);
+}
+
 static json_t *timeline_json(const struct kt_timeline *t)
 {
 	json_t *a = json_array();
@@ -175,6 +180,8 @@ int kt_runner_execute(json_t *req, json_t *result)
 		goto out;
 	}
 	ctx.cgroups = cgm;
+	/* a test body's direct cgroup calls go on the timeline, as ops do */
+	kt_cgroup_manager_observe(cgm, timeline_cgroup_change, ctx.timeline);
 
 	/*
 	 * In the VM the harness must never be starved by the scheduler it is

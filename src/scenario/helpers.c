@@ -332,7 +332,9 @@ int kt_scen_spawn_into(struct kt_ctx *ctx, const char *cgroup, const struct kt_w
 	}
 	n = kt_workload_count(h);
 	for (size_t i = 0; cgroup && i < n; i++) {
+		kt_cgroup_manager_quiet(ctx->cgroups, true);	/* setup is not a timeline event */
 		r = kt_cgroup_move_task(ctx->cgroups, cgroup, kt_workload_pid(h, i));
+		kt_cgroup_manager_quiet(ctx->cgroups, false);
 		if (r) {
 			*err = kt_asprintf("cannot move worker %d into %s: %s: %s",
 					   (int)kt_workload_pid(h, i), cgroup,

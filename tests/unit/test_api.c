@@ -2,7 +2,8 @@
  * The public API as a new user meets it: cpuset specs in static tables
  * (the _INIT forms are constant, even under -Wpedantic), an LLC's aligned
  * cpuset versus KT_CPUSET_LLC (all CPUs versus usable ones, as the header
- * says), and kt_setup_cgroups explaining a missing guard on the timeline.
+ * says), kt_setup_cgroups explaining a missing guard on the timeline, and
+ * direct cgroup calls reported for the timeline (on a fake cgroup tree).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "util/util.h"
 
 #include <ktstr/ktstr.h>
 
@@ -78,12 +82,55 @@ static void test_setup_cgroups_without_guard(void **state)
 	kt_timeline_free(ctx.timeline);
 }
 
+static void collect(void *arg, const char *what)
+{
+	kt_timeline_add(arg, "%s", what);
+}
+
+static void test_direct_cgroup_calls_observed(void **state)
+{
+	char root[] = "/tmp/ktstr-unit-cg-XXXXXX";
+	KT_AUTOFREE char *f1 = NULL, *f2 = NULL, *f3 = NULL;
+	struct kt_cgroup_manager *m = NULL;
+	KT_AUTO(kt_timeline) t = kt_timeline_new();
+	struct kt_cpuset *set = NULL;
+	double at;
+
+	assert_non_null(mkdtemp(root));
+	f1 = kt_asprintf("%s/cgroup.controllers", root);
+	f2 = kt_asprintf("%s/cgroup.subtree_control", root);
+	f3 = kt_asprintf("%s/cpuset.cpus.effective", root);
+	assert_int_equal(kt_write_whole(f1, "cpuset cpu\n", 11, 0644), 0);
+	assert_int_equal(kt_write_whole(f2, "", 0, 0644), 0);
+	assert_int_equal(kt_write_whole(f3, "0-3\n", 4, 0644), 0);
+	setenv(KT_CGROUP_FAKE_ENV, "1", 1);
+	assert_int_equal(kt_cgroup_manager_new(root, "ktstr-unit", &m), 0);
+	kt_cgroup_manager_observe(m, collect, t);
+	assert_int_equal(kt_cgroup_create(m, "cg_0"), 0);
+	assert_int_equal(kt_cpuset_parse("0-1", &set, NULL), 0);
+	assert_int_equal(kt_cgroup_set_cpuset(m, "cg_0", set), 0);
+	assert_int_equal(kt_cgroup_move_task(m, "cg_0", getpid()), 0);
+	kt_cgroup_manager_quiet(m, true);	/* a caller with its own entry */
+	assert_int_equal(kt_cgroup_clear_cpuset(m, "cg_0"), 0);
+	kt_cgroup_manager_quiet(m, false);
+	assert_int_equal(kt_cgroup_clear_cpuset(m, "cg_0"), 0);
+	assert_int_equal(kt_timeline_count(t), 3);
+	assert_string_equal(kt_timeline_get(t, 0, &at), "cpuset of cg_0 set to 0-1");
+	assert_non_null(strstr(kt_timeline_get(t, 1, &at), "moved to cg_0"));
+	assert_string_equal(kt_timeline_get(t, 2, &at), "cpuset of cg_0 cleared");
+	kt_cpuset_free(set);
+	kt_cgroup_manager_free(m);
+	unsetenv(KT_CGROUP_FAKE_ENV);
+	kt_rm_rf(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_static_table_specs),
 		cmocka_unit_test(test_llc_aligned_vs_spec),
 		cmocka_unit_test(test_setup_cgroups_without_guard),
+		cmocka_unit_test(test_direct_cgroup_calls_observed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
