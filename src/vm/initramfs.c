@@ -196,7 +196,8 @@ static void prune_cache(const char *dir)
 	}
 	if (d)
 		closedir(d);
-	qsort(v, n, sizeof(*v), by_mtime_desc);
+	if (n)	/* v is NULL when the directory held no archive */
+		qsort(v, n, sizeof(*v), by_mtime_desc);
 	for (size_t i = 0; i < n; i++) {
 		if (i >= KT_INITRAMFS_KEEP)
 			unlink(v[i].p);
