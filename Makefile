@@ -143,7 +143,7 @@ san-bins: $(O)/ktstr $(UNIT_BIN) $(O)/libktstr_main.a
 # qsort of a NULL array (initramfs.c prune_cache).
 analyze:
 	@for f in $(LIB_SRC); do \
-		$(CC) $(KT_CFLAGS) -O1 -fanalyzer -Wno-analyzer-too-complex -Wno-error \
+		$(CC) $(filter-out -MMD -MP,$(KT_CFLAGS)) -O1 -fanalyzer -Wno-analyzer-too-complex -Wno-error \
 			-c -o /dev/null $$f 2>&1 | grep -E 'warning:' ; \
 	done; true
 
