@@ -149,6 +149,17 @@ else
 	ok "# SKIP a full temporary directory: cannot mount a small tmpfs here"
 fi
 
+# --- PID 1 of a container is not a ktstr guest ----------------------------------------
+if unshare -Urmpf --mount-proc true 2>/dev/null; then
+	o=$(unshare -Urmpf --mount-proc $K topo 1n1l2c1t 2>&1); rc=$?
+	check "ktstr as a container's PID 1 runs its command, not the guest init (exit $rc)" \
+		[ $rc = 0 -a -n "$(grep -E '^1n1l2c1t: 2 CPUs' <<< "$o")" ]
+	o=$(unshare -Urmpf --mount-proc "$T/smt" --list 2>&1); rc=$?
+	check "  ... and so does a test binary (exit $rc)" [ $rc = 0 -a -n "$(grep '^needs_smt' <<< "$o")" ]
+else
+	ok "# SKIP PID 1 in a container: unshare is not permitted here"
+fi
+
 # --- nothing left behind -------------------------------------------------------------
 check "no process of these runs is left" [ -z "$(pgrep -f "$T" | grep -v "^$$\$")" ]
 check "no run directory is left in \$TMPDIR" [ -z "$(ls "$T/tmp")" ]
