@@ -24,6 +24,8 @@ void kt_timeline_free(struct kt_timeline *t);
 KT_DEFINE_FREEP(kt_timeline)
 void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t kt_timeline_count(const struct kt_timeline *t);
+/* Now, on the timeline's clock (ms since kt_timeline_new). */
+double kt_timeline_now_ms(const struct kt_timeline *t);
 /* i-th event: its time (ms since kt_timeline_new) and text. */
 const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms);
 

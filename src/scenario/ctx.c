@@ -71,6 +71,11 @@ void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...)
 	t->n++;
 }
 
+double kt_timeline_now_ms(const struct kt_timeline *t)
+{
+	return t ? (double)(kt_now_ns() - t->t0_ns) / 1e6 : (double)kt_now_ns() / 1e6;
+}
+
 size_t kt_timeline_count(const struct kt_timeline *t)
 {
 	return t ? t->n : 0;
@@ -106,6 +111,8 @@ bool kt_ctx_sched_ok(struct kt_ctx *ctx)
 struct kt_ctx_watch {
 	struct kt_handle_list **lists;
 	size_t n, cap;
+	struct kt_wc *wc;		/* placement findings, built while sleeping */
+	uint64_t wc_last_ns;
 };
 
 void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
@@ -149,12 +156,20 @@ void kt_ctx_release(struct kt_ctx *ctx)
 
 	for (size_t i = 0; w && i < w->n; i++)
 		w->lists[i]->ctx = NULL;
-	if (w)
+	if (w) {
 		free(w->lists);
+		kt_wc_free(w->wc);
+	}
 	free(w);
 	ctx->watch = NULL;
 	free(ctx->abort_reason);
 	ctx->abort_reason = NULL;
+}
+
+void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
+{
+	if (ctx && ctx->watch && ctx->watch->wc && into)
+		kt_wc_check(ctx->watch->wc, into);
 }
 
 /*
@@ -205,6 +220,9 @@ int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 
 		if (!kt_ctx_sched_ok(ctx) || worker_stuck(ctx))
 			return -ECANCELED;
+		if (ctx->watch)
+			kt_scen_placement_sample(ctx, &ctx->watch->wc, &ctx->watch->wc_last_ns,
+						 ctx->watch->lists, ctx->watch->n);
 		if (now >= end)
 			return 0;
 		left = (end - now) / 1000000ull;

@@ -75,7 +75,9 @@ static void test_defaults(void **state)
 	assert_true(a.max_gap_ms.v == 2000);
 	assert_true(a.max_spread_pct.set);
 	assert_true(a.max_spread_pct.v == 15);
-	assert_false(a.max_imbalance_ratio.set);	/* off by default: scenarios pin unevenly on purpose */
+	/* placement: on by default (judged among the CPUs each worker may use) */
+	assert_true(a.work_conservation.set && a.work_conservation.v != 0);
+	assert_true(a.max_imbalance_ratio.set && a.max_imbalance_ratio.v == 4);
 	assert_true(a.max_local_dsq_depth.set && a.max_local_dsq_depth.v == 50);
 	assert_true(a.fail_on_stall.set && a.fail_on_stall.v != 0);
 	assert_true(a.sustained_samples.set && a.sustained_samples.v == 5);
@@ -643,7 +645,7 @@ static void test_assert_json_round_trip(void **state)
 
 	assert_non_null(j);
 	/* only set fields, booleans as booleans, integral values as integers */
-	assert_int_equal(json_object_size(j), 9);	/* 7 defaults + 2 new */
+	assert_int_equal(json_object_size(j), 11);	/* 9 defaults + 2 new */
 	assert_true(json_is_false(json_object_get(j, "isolation")));
 	assert_true(json_is_true(json_object_get(j, "not_starved")));
 	assert_true(json_is_integer(json_object_get(j, "max_gap_ms")));
@@ -724,6 +726,135 @@ static void test_result_json(void **state)
 	kt_assert_result_free(r);
 }
 
+
+/* ---- placement (kt_wc) ----------------------------------------------- */
+
+/* Feed `windows` 100 ms windows: task i waits wait_ms[i] per window, is on
+ * cpu[i] (runnable), CPU c idles idle_ms[c] per window. */
+static void wc_run(struct kt_wc *w, unsigned windows, size_t n, const double *wait_ms,
+		   const int *cpu, const struct kt_cpuset *const *allowed, unsigned ncpu,
+		   const double *idle_ms, double *t)
+{
+	static char labels[8][32];
+	struct kt_wc_task tasks[8];
+	uint64_t delay[8] = { 0 }, idle[8] = { 0 };
+
+	for (unsigned k = 0; k <= windows; k++, *t += 100) {
+		for (size_t i = 0; i < n; i++) {
+			snprintf(labels[i], sizeof(labels[i]), "cg_0/worker %zu (tid %zu)", i, 100 + i);
+			tasks[i] = (struct kt_wc_task){ .tid = (pid_t)(100 + i), .label = labels[i],
+							.run_delay_ns = delay[i], .cpu = cpu[i],
+							.runnable = true, .allowed = allowed[i] };
+			delay[i] += (uint64_t)(wait_ms[i] * 1e6);
+		}
+		assert_int_equal(kt_wc_feed(w, *t, tasks, n, idle, ncpu), 0);
+		for (unsigned c = 0; c < ncpu; c++)
+			idle[c] += (uint64_t)(idle_ms[c] * 1e6);
+	}
+}
+
+static struct kt_cpuset *cpus_of(const char *list)
+{
+	struct kt_cpuset *s = NULL;
+
+	assert_int_equal(kt_cpuset_parse(list, &s, NULL), 0);
+	return s;
+}
+
+/* Two workers stacked on CPU 0 while CPU 1, which both may use, idles. */
+static void test_wc_stacked_beside_idle_cpu(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) both = cpus_of("0-1");
+	const struct kt_cpuset *allowed[] = { both, both };
+	const double wait[] = { 50, 50 }, idle[] = { 0, 100 };
+	const int cpu[] = { 0, 0 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 1000;
+
+	/* four windows: not sustained yet */
+	wc_run(w, 4, 2, wait, cpu, allowed, 2, idle, &t);
+	assert_false(kt_wc_violated(w));
+	kt_wc_free(w);
+	w = kt_wc_new(&a);
+	t = 1000;
+	wc_run(w, 6, 2, wait, cpu, allowed, 2, idle, &t);
+	assert_true(kt_wc_violated(w));
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_false(res->passed);
+	assert_int_equal(res->n_details, 1);	/* work conservation; imbalance: 2 tasks on 2 CPUs */
+	assert_non_null(strstr(res->details[0], "work conservation: for 600 ms"));
+	assert_non_null(strstr(res->details[0], "cg_0/worker 0 (tid 100) waited 50 %"));
+	assert_non_null(strstr(res->details[0], "while CPU 1, which it may use, sat idle (100 %"));
+	assert_non_null(strstr(res->details[0], "up to 2 workers waited at once; CPUs busy: 0"));
+	/* reported once */
+	kt_assert_result_free(kt_take_ptr(res));
+	res = kt_assert_result_new();
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* Waiting on a CPU the worker is pinned to, beside an idle CPU it may not
+ * use, is the test's design, not the scheduler's fault; and workers that
+ * each have a CPU never wait. */
+static void test_wc_pinned_and_healthy_pass(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) zero = cpus_of("0");
+	KT_AUTO(kt_cpuset) all = cpus_of("0-2");
+	const struct kt_cpuset *pinned[] = { zero, zero, zero };
+	const struct kt_cpuset *free3[] = { all, all, all };
+	const double wait_pinned[] = { 66, 66, 66 }, wait_none[] = { 0, 1, 0 };
+	const double idle_pinned[] = { 0, 100, 100 }, idle_none[] = { 0, 0, 0 };
+	const int on0[] = { 0, 0, 0 }, spread[] = { 0, 1, 2 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 0;
+
+	wc_run(w, 10, 3, wait_pinned, on0, pinned, 3, idle_pinned, &t);
+	wc_run(w, 10, 3, wait_none, spread, free3, 3, idle_none, &t);
+	assert_false(kt_wc_violated(w));
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* Four runnable workers that may use CPUs 0-2, all queued on CPU 0:
+ * ratio 4 / 0.5 = 8 among those CPUs; off when the limit is off. */
+static void test_wc_imbalance_among_allowed_cpus(void **state)
+{
+	struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) all = cpus_of("0-2");
+	const struct kt_cpuset *allowed[] = { all, all, all, all };
+	const double wait[] = { 0, 0, 0, 0 }, idle[] = { 0, 0, 0 };
+	const int cpu[] = { 0, 0, 0, 0 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w;
+	double t = 0;
+
+	a.work_conservation = KT_SET(0);
+	w = kt_wc_new(&a);
+	wc_run(w, 6, 4, wait, cpu, allowed, 3, idle, &t);
+	assert_true(kt_wc_max_imbalance(w) == 8.0);
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_false(res->passed);
+	assert_non_null(strstr(res->details[0], "run-queue imbalance 8 (limit 4) among the CPUs the "
+					       "workers may use"));
+	assert_non_null(strstr(res->details[0], "worst: CPU 0: 4, CPU 1: 0, CPU 2: 0"));
+	kt_wc_free(w);
+
+	a.max_imbalance_ratio = KT_SET(0);
+	w = kt_wc_new(&a);
+	kt_assert_result_free(kt_take_ptr(res));
+	res = kt_assert_result_new();
+	wc_run(w, 6, 4, wait, cpu, allowed, 3, idle, &t);
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +878,9 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_assert_json_round_trip),
 		cmocka_unit_test(test_result_json),
+		cmocka_unit_test(test_wc_stacked_beside_idle_cpu),
+		cmocka_unit_test(test_wc_pinned_and_healthy_pass),
+		cmocka_unit_test(test_wc_imbalance_among_allowed_cpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
