@@ -139,6 +139,7 @@ struct kt_cgroup_def {
 	int nice;
 	struct kt_affinity_spec affinity;
 	bool no_workers;			/* create the cgroup (and cpuset) only */
+	unsigned weight;			/* cpu.weight; 0 -> leave the kernel's 100 */
 };
 #define KT_CGROUP(name_, ...) { .name = (name_), __VA_ARGS__ }
 #define KT_WORK(kind_, ...) ((struct kt_work_type){ .kind = (kind_), __VA_ARGS__ })
@@ -239,7 +240,8 @@ struct kt_action {
 
 struct kt_scenario {
 	const char *name;
-	const char *category;		/* basic, cpuset, dynamic, stress, affinity, nested */
+	const char *category;		/* basic, cpuset, dynamic, stress, affinity, nested,
+					 * placement, fairness */
 	const char *description;
 	const char *const *required_flags;	/* NULL-terminated or NULL */
 	const char *const *excluded_flags;
@@ -274,5 +276,16 @@ struct kt_assert_result *kt_scenario_host_contention(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_nested_steady(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_nested_task_move(struct kt_ctx *ctx);
+/* Unpinned forms: placement is the scheduler's job. */
+struct kt_assert_result *kt_scenario_steady_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_steady_llc_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_oversubscribed_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cpuset_apply_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cgroup_add_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cgroup_remove_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_nested_steady_unpinned(struct kt_ctx *ctx);
+/* Weights: cpu.weight between cgroups, nice between tasks, on one CPU. */
+struct kt_assert_result *kt_scenario_cgroup_weight(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_nice_weight(struct kt_ctx *ctx);
 
 #endif
