@@ -39,6 +39,7 @@ struct kt_assert {
 	/* placement, sampled from the workers while they run */
 	struct kt_opt work_conservation;	/* no worker waits while a CPU it may use idles */
 	struct kt_opt max_imbalance_ratio;	/* max/min runnable workers per CPU they may use */
+	struct kt_opt llc_locality;		/* each worker stays in one LLC (off by default) */
 	/* monitor thresholds */
 	struct kt_opt max_local_dsq_depth;
 	struct kt_opt fail_on_stall;		/* runnable tasks but rq clock stuck */
@@ -141,12 +142,16 @@ struct kt_assert_result *kt_assert_expect_failure(struct kt_assert_result *r, co
  *                        more runnable workers than such CPUs; an idle CPU
  *                        counts as half a task (idle beside 2 waiting: 4)
  * Either fails the test after sustained_samples consecutive windows.
+ *   llc_locality         (for tests that ask for it) a worker seen in
+ *                        another LLC than at its previous sample in more
+ *                        than 25 % of its samples (and more than 3 times)
  */
 struct kt_wc_task {
 	pid_t tid;
 	const char *label;		/* "cg_0/worker 1 (tid 412)" */
 	uint64_t run_delay_ns;		/* cumulative (schedstat) */
 	int cpu;			/* CPU it runs or is queued on; -1 unknown */
+	int llc;			/* that CPU's LLC; -1 unknown */
 	bool runnable;			/* state R when sampled */
 	const struct kt_cpuset *allowed;	/* NULL: unknown, not judged */
 };

@@ -284,6 +284,8 @@ struct kt_assert_result *kt_scenario_cpuset_apply_unpinned(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_cgroup_add_unpinned(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_cgroup_remove_unpinned(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_nested_steady_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cpuset_grow_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_llc_local(struct kt_ctx *ctx);
 /* Weights: cpu.weight between cgroups, nice between tasks, on one CPU. */
 struct kt_assert_result *kt_scenario_cgroup_weight(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_nice_weight(struct kt_ctx *ctx);

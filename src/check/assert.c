@@ -23,6 +23,7 @@ const struct kt_assert_field kt_assert_fields[] = {
 	FIELD(min_cpu_share_pct, false, true),
 	FIELD(work_conservation, true, false),
 	FIELD(max_imbalance_ratio, false, false),
+	FIELD(llc_locality, true, false),
 	FIELD(max_local_dsq_depth, false, false),
 	FIELD(fail_on_stall, true, false),
 	FIELD(sustained_samples, false, false),

@@ -34,7 +34,20 @@
 struct wc_prev {
 	pid_t tid;
 	uint64_t run_delay_ns;
+	int llc;
 };
+
+/* LLC moves of one worker, across samples. */
+struct wc_llc {
+	pid_t tid;
+	char label[96];
+	unsigned samples, moves;
+	uint64_t llcs;			/* LLCs seen (first 64) */
+};
+
+/* A worker may change LLC this often before locality is judged lost. */
+#define LLC_MOVE_FRAC 0.25
+#define LLC_MOVE_MIN 3
 
 /* One sustained violation, built while its streak lasts. */
 struct wc_finding {
@@ -71,6 +84,9 @@ struct kt_wc {
 	unsigned nwc, nimb;		/* how many sustained streaks */
 	double max_ratio;
 	size_t windows;
+	bool llc_on;
+	struct wc_llc *llc;
+	size_t nllc, llc_cap;
 };
 
 static void finding_release(struct wc_finding *f)
@@ -92,6 +108,7 @@ struct kt_wc *kt_wc_new(const struct kt_assert *a)
 	w->idle_frac = WC_IDLE_FRAC;
 	w->conserve_on = m.work_conservation.set && m.work_conservation.v != 0;
 	w->imb_limit = m.max_imbalance_ratio.set ? m.max_imbalance_ratio.v : 0;
+	w->llc_on = m.llc_locality.set && m.llc_locality.v != 0;
 	w->sustained = m.sustained_samples.set && m.sustained_samples.v >= 1
 			       ? (unsigned)m.sustained_samples.v : 5;
 	return w;
@@ -107,6 +124,7 @@ void kt_wc_free(struct kt_wc *w)
 	finding_release(&w->imb);
 	free(w->prev);
 	free(w->prev_idle);
+	free(w->llc);
 	free(w);
 }
 
@@ -130,7 +148,8 @@ static int remember(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		p[i] = (struct wc_prev){ .tid = tasks[i].tid, .run_delay_ns = tasks[i].run_delay_ns };
+		p[i] = (struct wc_prev){ .tid = tasks[i].tid, .run_delay_ns = tasks[i].run_delay_ns,
+					 .llc = tasks[i].llc };
 	if (ncpu)
 		memcpy(idle, idle_ns, ncpu * sizeof(*idle));
 	free(w->prev);
@@ -305,6 +324,45 @@ static int window_imbalance(struct kt_wc *w, const struct kt_wc_task *tasks, siz
 	return 0;
 }
 
+static struct wc_llc *llc_of(struct kt_wc *w, const struct kt_wc_task *t)
+{
+	for (size_t i = 0; i < w->nllc; i++)
+		if (w->llc[i].tid == t->tid)
+			return &w->llc[i];
+	if (w->nllc == w->llc_cap) {
+		size_t cap = w->llc_cap ? 2 * w->llc_cap : 16;
+		struct wc_llc *v = realloc(w->llc, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		w->llc = v;
+		w->llc_cap = cap;
+	}
+	w->llc[w->nllc] = (struct wc_llc){ .tid = t->tid };
+	snprintf(w->llc[w->nllc].label, sizeof(w->llc[w->nllc].label), "%s", t->label ? t->label : "?");
+	return &w->llc[w->nllc++];
+}
+
+/* Which LLC each worker is in now, against its previous sample. */
+static int track_llc(struct kt_wc *w, const struct kt_wc_task *tasks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct wc_prev *p = prev_of(w, tasks[i].tid);
+		struct wc_llc *l;
+
+		if (tasks[i].llc < 0 || !p || p->llc < 0)
+			continue;
+		l = llc_of(w, &tasks[i]);
+		if (!l)
+			return -ENOMEM;
+		l->samples++;
+		l->moves += tasks[i].llc != p->llc;
+		if (tasks[i].llc < 64)
+			l->llcs |= 1ull << tasks[i].llc;
+	}
+	return 0;
+}
+
 int kt_wc_feed(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks, size_t n,
 	       const uint64_t *idle_ns, unsigned ncpu)
 {
@@ -326,6 +384,8 @@ int kt_wc_feed(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks, siz
 			streak_end(w, &w->cur_wc, &w->in_wc, &w->wc, &w->have_wc, &w->nwc);
 	}
 	err = window_imbalance(w, tasks, n, t_ms, dt, &hit);
+	if (!err && w->llc_on)
+		err = track_llc(w, tasks, n);
 	if (err)
 		return err;
 	if (!hit)
@@ -385,6 +445,29 @@ int kt_wc_check(struct kt_wc *w, struct kt_assert_result *res)
 			"%u samples (+%s s to +%s s); worst: %s",
 			kt_fmt_num(f->ratio).s, kt_fmt_num(w->imb_limit).s, f->windows,
 			kt_fmt_num(f->from_ms / 1e3).s, kt_fmt_num(f->to_ms / 1e3).s, f->loads);
+	}
+	if (w->llc_on) {
+		const struct wc_llc *worst = NULL;
+		unsigned bad = 0;
+
+		for (size_t i = 0; i < w->nllc; i++) {
+			const struct wc_llc *l = &w->llc[i];
+
+			if (l->moves <= LLC_MOVE_MIN || l->moves <= LLC_MOVE_FRAC * l->samples)
+				continue;
+			bad++;
+			if (!worst || l->moves * worst->samples > worst->moves * l->samples)
+				worst = l;
+		}
+		if (worst)
+			kt_assert_result_fail(res,
+				"LLC locality lost: %s was in another LLC than at its previous sample "
+				"in %u of %u samples (%u LLCs in all); %u of %zu workers moved between "
+				"LLCs more than %.0f %% of the time",
+				worst->label, worst->moves, worst->samples,
+				(unsigned)__builtin_popcountll(worst->llcs), bad, w->nllc,
+				LLC_MOVE_FRAC * 100);
+		w->nllc = 0;
 	}
 	/* reported once, even when several collections ask */
 	finding_release(&w->wc);

@@ -730,3 +730,57 @@ struct kt_assert_result *kt_scenario_nested_steady_unpinned(struct kt_ctx *ctx)
 
 	return run_unpinned_defs(ctx, defs);
 }
+
+/*
+ * Unpinned workers start stacked on one CPU (their cpuset holds only it),
+ * then the cpuset grows to every usable CPU: the scheduler must move
+ * them apart, which a scheduler that never migrates does not.
+ */
+struct kt_assert_result *kt_scenario_cpuset_grow_unpinned(struct kt_ctx *ctx)
+{
+	unsigned m = (unsigned)usable_count(ctx);
+	char one[16];
+
+	snprintf(one, sizeof(one), "%u", usable_cpu(ctx, 0));
+
+	const struct kt_cgroup_def setup[] = {
+		KT_CGROUP("cg_0", .cpuset = KT_CPUSET_EXACT(one), .workers = m),
+		{ 0 },
+	};
+	const struct kt_op grow[] = { KT_OP_SET_CPUSET_("cg_0", ALL_USABLE), { 0 } };
+	const struct kt_step steps[] = {
+		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.3 } },
+		{ .ops = grow, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.7 } },
+		{ 0 },
+	};
+
+	return run_unpinned(ctx, steps);
+}
+
+/*
+ * Locality: one Bursty worker per LLC (short spins, short sleeps: a
+ * wake-up every few ms) in a cgroup over every usable CPU, at a load far
+ * below capacity.  A cache-aware scheduler wakes each where it last ran;
+ * this test asks for that (llc_locality, unless set otherwise), so one
+ * that sends wake-ups across LLCs fails.
+ */
+struct kt_assert_result *kt_scenario_llc_local(struct kt_ctx *ctx)
+{
+	unsigned llcs = kt_topo_num_llcs(ctx->topo);
+	const struct kt_cgroup_def defs[] = {
+		KT_CGROUP("cg_0", .cpuset = ALL_USABLE, .workers = llcs,
+			  .work = { .kind = KT_WORK_BURSTY, .burst_ms = 2, .sleep_ms = 3 }),
+		{ 0 },
+	};
+
+	if (llcs < 2) {
+		struct kt_assert_result *r = kt_assert_result_new();
+
+		if (r)
+			kt_assert_result_skip(r, "llc_local needs two LLCs, the topology has %u", llcs);
+		return r;
+	}
+	if (!ctx->assert.llc_locality.set)
+		ctx->assert.llc_locality = KT_SET(1);
+	return run_unpinned_defs(ctx, defs);
+}

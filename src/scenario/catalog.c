@@ -82,6 +82,13 @@ static const struct kt_scenario catalog[] = {
 	{ .name = "nested_steady_unpinned", .category = "placement",
 	  .description = "unpinned sibling leaves compete under parents with LLC-aligned cpusets",
 	  .action = { KT_ACTION_CUSTOM, kt_scenario_nested_steady_unpinned } },
+	{ .name = "cpuset_grow_unpinned", .category = "placement",
+	  .description = "unpinned workers stacked on one CPU; their cpuset grows to every usable CPU "
+			 "and they must spread",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_cpuset_grow_unpinned } },
+	{ .name = "llc_local", .category = "placement",
+	  .description = "a Bursty worker per LLC, far below capacity: each must keep waking in its LLC",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_llc_local } },
 	/* weights the scheduler must honour */
 	{ .name = "cgroup_weight", .category = "fairness",
 	  .description = "cgroups with cpu.weight 200 and 100 share one CPU: about 2:1 CPU time",

@@ -122,7 +122,8 @@ void kt_scen_placement_sample(struct kt_ctx *ctx, struct kt_wc **wcp, uint64_t *
 	size_t n = 0, cap = 0;
 	unsigned ncpu = 0;
 
-	if (!ctx->assert.work_conservation.v && !(ctx->assert.max_imbalance_ratio.v > 0))
+	if (!ctx->assert.work_conservation.v && !(ctx->assert.max_imbalance_ratio.v > 0) &&
+	    !ctx->assert.llc_locality.v)
 		return;
 	for (size_t i = 0; i < nlists; i++)
 		for (size_t k = 0; k < lists[i]->n; k++)
@@ -154,6 +155,9 @@ void kt_scen_placement_sample(struct kt_ctx *ctx, struct kt_wc **wcp, uint64_t *
 				snprintf(x->label, sizeof(x->label), "%.48s/worker %zu (tid %d)",
 					 e->host ? KT_SCEN_HOST_LABEL : e->cgroup, j, (int)tid);
 				x->task.tid = tid;
+				x->task.llc = x->task.cpu >= 0 && ctx->topo
+						      ? kt_topo_cpu_llc(ctx->topo, (unsigned)x->task.cpu)
+						      : -1;
 				x->task.label = x->label;
 				x->task.allowed = x->allowed;
 				n++;

@@ -259,7 +259,8 @@ static void test_catalog(void **state)
 		"affinity_pinned", "host_contention", "mixed_workloads", "nested_steady",
 		"nested_task_move", "steady_unpinned", "steady_llc_unpinned",
 		"oversubscribed_unpinned", "cpuset_apply_unpinned", "cgroup_add_unpinned",
-		"cgroup_remove_unpinned", "nested_steady_unpinned", "cgroup_weight", "nice_weight",
+		"cgroup_remove_unpinned", "nested_steady_unpinned", "cpuset_grow_unpinned", "llc_local", "cgroup_weight",
+		"nice_weight",
 	};
 	bool seen_cat[KT_ARRAY_SIZE(cats)] = { 0 };
 	size_t n;
