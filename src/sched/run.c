@@ -596,7 +596,10 @@ int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d)
 	}
 	text = output_read(r, &len);
 	if (text) {
-		d->output_tail = kt_sched_text_tail(text, len, 20, 4096);
+		size_t plen = 0;
+		KT_AUTOFREE char *plain = kt_sched_strip_uei_dump(text, len, &plen);
+
+		d->output_tail = kt_sched_text_tail(plain ? plain : text, plain ? plen : len, 20, 4096);
 		if (len > r->out_attach_off)
 			d->exit_report = kt_sched_exit_report(text + r->out_attach_off, 3);
 	}
