@@ -62,13 +62,19 @@ bool kt_assert_has_worker_checks(const struct kt_assert *a);
 /* CPUs tracked by kt_stats.cpus_mask (the topology parser's ceiling). */
 #define KT_STATS_CPU_WORDS 8
 
+/* Distinct cgroups kt_stats tells apart (by name hash); past that it counts. */
+#define KT_STATS_MAX_CGROUPS 64
+
 /* Aggregated numbers of one assertion; merged worst-of / sums. */
 struct kt_stats {
 	unsigned workers;
-	unsigned cgroups;
+	unsigned cgroups;		/* distinct cgroups (several spawns may share one) */
+	uint64_t cgroup_ids[KT_STATS_MAX_CGROUPS];	/* name hashes, merged as a union */
 	unsigned cpus_used;		/* distinct CPUs any worker ran on */
 	uint64_t cpus_mask[KT_STATS_CPU_WORDS];	/* which ones (merged as a union) */
-	double spread_pct;		/* worst */
+	double spread_pct;		/* worst among the groups whose spread was judged */
+	unsigned spread_judged;		/* how many groups' spread was judged */
+	double spread_unjudged_pct;	/* worst among the others (no limit, too little CPU) */
 	double throughput_cv;		/* worst */
 	double worst_gap_ms;		/* worst */
 	char worst_gap_worker[96];	/* "cg_0/worker 3 (tid 412)" */

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -207,7 +208,8 @@ static void test_spread_needs_cpu_time(void **state)
 	w[1].cpu_time_ns = 120000000;
 	r = kt_assert_cgroup(&a, w, 2, NULL);
 	assert_true(r->passed);
-	assert_true(r->stats.spread_pct > 15);
+	assert_true(r->stats.spread_unjudged_pct > 15);
+	assert_int_equal(r->stats.spread_judged, 0);
 	assert_int_equal(r->n_details, 1);
 	assert_non_null(strstr(r->details[0], "not judged"));
 	kt_assert_result_free(r);
@@ -298,7 +300,8 @@ static void test_spread_and_cv(void **state)
 
 	r = kt_assert_cgroup(&none, w, 3, NULL);
 	assert_true(r->passed);
-	assert_float_equal(r->stats.spread_pct, 100.0 / 3.0, 1e-9);
+	assert_float_equal(r->stats.spread_unjudged_pct, 100.0 / 3.0, 1e-9);
+	assert_int_equal(r->stats.spread_judged, 0);
 	kt_assert_result_free(r);
 }
 
@@ -508,6 +511,7 @@ static struct kt_assert_result *result_with(bool pass, const char *detail)
 
 	assert_non_null(r);
 	r->stats.cgroups = 1;
+	r->stats.cgroup_ids[0] = (uint64_t)(uintptr_t)detail;	/* one cgroup per detail */
 	if (pass)
 		kt_assert_result_note(r, "%s", detail);
 	else
@@ -559,7 +563,8 @@ static void test_result_merge_verdicts(void **state)
 	assert_true(acc->skipped);
 	assert_true(acc->passed);
 	assert_string_equal(acc->skip_reason, "no workers");
-	assert_int_equal(acc->stats.cgroups, 2);
+	/* two results without workers carry no cgroup name to tell them apart */
+	assert_int_equal(acc->stats.cgroups, 1);
 	kt_assert_result_free(acc);
 	kt_assert_result_free(s);
 	kt_assert_result_free(s2);
@@ -570,13 +575,15 @@ static void test_result_merge_stats(void **state)
 	struct kt_assert_result *a = kt_assert_result_new(), *b = kt_assert_result_new();
 
 	a->stats = (struct kt_stats){
-		.workers = 2, .cgroups = 1, .cpus_used = 4, .spread_pct = 10, .throughput_cv = 0.3,
+		.workers = 2, .cgroups = 1, .cgroup_ids = { 11 }, .cpus_used = 4, .spread_pct = 10,
+		.spread_judged = 1, .spread_unjudged_pct = 50, .throughput_cv = 0.3,
 		.worst_gap_ms = 50, .worst_gap_worker = "cg_0/worker 1 (tid 11)", .worst_gap_cpu = 1,
 		.migrations = 5, .iterations = 100, .work_units = 1000, .p99_wake_latency_ns = 9000,
 		.wake_latency_cv = 0.1, .run_delay_ns = 7, .cpu_time_ns = 20, .wall_time_ns = 30,
 	};
 	b->stats = (struct kt_stats){
-		.workers = 3, .cgroups = 1, .cpus_used = 2, .spread_pct = 20, .throughput_cv = 0.2,
+		.workers = 3, .cgroups = 1, .cgroup_ids = { 22 }, .cpus_used = 2, .spread_pct = 20,
+		.spread_judged = 1, .throughput_cv = 0.2,
 		.worst_gap_ms = 80, .worst_gap_worker = "cg_1/worker 0 (tid 20)", .worst_gap_cpu = 3,
 		.migrations = 6, .iterations = 50, .work_units = 500, .p99_wake_latency_ns = 4000,
 		.wake_latency_cv = 0.4, .run_delay_ns = 3, .cpu_time_ns = 10, .wall_time_ns = 40,
@@ -586,6 +593,8 @@ static void test_result_merge_stats(void **state)
 	assert_int_equal(a->stats.cgroups, 2);
 	assert_int_equal(a->stats.cpus_used, 4);
 	assert_float_equal(a->stats.spread_pct, 20, 0);
+	assert_int_equal(a->stats.spread_judged, 2);
+	assert_float_equal(a->stats.spread_unjudged_pct, 50, 0);
 	assert_float_equal(a->stats.throughput_cv, 0.3, 0);
 	assert_float_equal(a->stats.worst_gap_ms, 80, 0);
 	assert_string_equal(a->stats.worst_gap_worker, "cg_1/worker 0 (tid 20)");
@@ -599,6 +608,11 @@ static void test_result_merge_stats(void **state)
 	assert_int_equal(a->stats.cpu_time_ns, 30);
 	assert_int_equal(a->stats.wall_time_ns, 40);
 	assert_true(a->passed);
+	/* a second spawn of a cgroup already counted adds workers, not a cgroup */
+	b->stats.cgroup_ids[0] = 11;
+	assert_int_equal(kt_assert_result_merge(a, b), 0);
+	assert_int_equal(a->stats.cgroups, 2);
+	assert_int_equal(a->stats.workers, 8);
 	kt_assert_result_free(a);
 	kt_assert_result_free(b);
 }
@@ -608,8 +622,8 @@ static void test_summary(void **state)
 	struct kt_assert_result *r = kt_assert_result_new();
 
 	r->stats = (struct kt_stats){
-		.workers = 8, .cgroups = 1, .cpus_used = 4, .spread_pct = 3.14, .worst_gap_ms = 12.4,
-		.migrations = 40, .p99_wake_latency_ns = 180000,
+		.workers = 8, .cgroups = 1, .cpus_used = 4, .spread_pct = 3.14, .spread_judged = 1,
+		.worst_gap_ms = 12.4, .migrations = 40, .p99_wake_latency_ns = 180000,
 	};
 	char *s = kt_assert_result_summary(r);
 
@@ -628,6 +642,14 @@ static void test_summary(void **state)
 	s = kt_assert_result_summary(r);
 	assert_string_equal(s, "cgroups 3, workers 8, cpus 4, spread 3.1 %, worst gap 12 ms, "
 			       "migrations 40, p99 wake 2.4 ms");
+	free(s);
+
+	/* a spread nobody judged is shown as such */
+	r->stats.spread_judged = 0;
+	r->stats.spread_unjudged_pct = 134.3;
+	s = kt_assert_result_summary(r);
+	assert_string_equal(s, "cgroups 3, workers 8, cpus 4, spread 134.3 % (not judged), worst gap "
+			       "12 ms, migrations 40, p99 wake 2.4 ms");
 	free(s);
 	kt_assert_result_free(r);
 }
