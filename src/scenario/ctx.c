@@ -7,6 +7,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,11 +179,53 @@ void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
  * waiting out the scenario (and, under a stalling scheduler, the kernel
  * watchdog's much longer timeout).
  */
+/* The failure is certain: say so once, in the timeline too, and let the
+ * runner stop the scheduler. */
+static void abort_now(struct kt_ctx *ctx, char *reason)
+{
+	ctx->abort_reason = reason;
+	kt_timeline_add(ctx->timeline, "abort: %s", reason ? reason : "worker failed");
+	if (ctx->on_abort)
+		ctx->on_abort(ctx);
+}
+
+/*
+ * A worker that ended on its own while it should be running: the cause
+ * comes first, at once, not as the symptoms it leaves ("no progress")
+ * seconds later.  A worker killed because its cgroup is gone was most
+ * likely killed by a cgroup guard that left scope early.
+ */
+static bool worker_died(struct kt_ctx *ctx, const struct kt_handle_entry *e, size_t j)
+{
+	int code = 0, sig = kt_workload_live_end(e->h, j, &code);
+	const char *who = e->host ? KT_SCEN_HOST_LABEL : e->cgroup;
+	KT_AUTO(kt_cpuset) set = NULL;
+	bool gone;
+	char *why;
+
+	if (!sig)
+		return false;
+	gone = !e->host && e->cgroup && kt_cgroup_get_cpuset(ctx->cgroups, e->cgroup, &set) == -ENOENT;
+	if (sig < 0)
+		why = kt_asprintf("%s: worker %zu (tid %d) exited with status %d while the scenario ran",
+				  who, j, (int)kt_workload_pid(e->h, j), code);
+	else
+		why = kt_asprintf("%s: worker %zu (tid %d) was killed by signal %d (SIG%s) while the "
+				  "scenario ran%s", who, j, (int)kt_workload_pid(e->h, j), sig,
+				  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+				  gone ? "; its cgroup had been removed under it (was a cgroup guard "
+					 "freed, or declared in an inner scope, while its workers ran?)"
+				       : "");
+	abort_now(ctx, why);
+	return true;
+}
+
 static bool worker_stuck(struct kt_ctx *ctx)
 {
 	struct kt_ctx_watch *w = ctx->watch;
+	bool gap_on = ctx->assert.max_gap_ms.set && ctx->assert.max_gap_ms.v > 0;
 
-	if (!w || !ctx->assert.max_gap_ms.set || ctx->assert.max_gap_ms.v <= 0)
+	if (!w)
 		return false;
 	for (size_t i = 0; i < w->n; i++) {
 		struct kt_handle_list *l = w->lists[i];
@@ -193,17 +236,15 @@ static bool worker_stuck(struct kt_ctx *ctx)
 			for (size_t j = 0; e->h && j < kt_workload_count(e->h); j++) {
 				double gap = kt_workload_live_gap_ms(e->h, j);
 
-				if (gap <= ctx->assert.max_gap_ms.v)
+				if (worker_died(ctx, e, j))
+					return true;
+				if (!gap_on || gap <= ctx->assert.max_gap_ms.v)
 					continue;
-				ctx->abort_reason = kt_asprintf(
+				abort_now(ctx, kt_asprintf(
 					"%s: worker %zu (tid %d) stuck: no progress for %.0f ms "
 					"(limit %.0f ms); test ended early",
 					e->host ? KT_SCEN_HOST_LABEL : e->cgroup, j,
-					(int)kt_workload_pid(e->h, j), gap, ctx->assert.max_gap_ms.v);
-				kt_timeline_add(ctx->timeline, "abort: %s",
-						ctx->abort_reason ? ctx->abort_reason : "worker stuck");
-				if (ctx->on_abort)
-					ctx->on_abort(ctx);
+					(int)kt_workload_pid(e->h, j), gap, ctx->assert.max_gap_ms.v));
 				return true;
 			}
 		}
