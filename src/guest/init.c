@@ -24,9 +24,16 @@
 
 #include "util/util.h"
 
+/*
+ * PID 1 alone does not mean "in a ktstr VM": a container (`docker run`,
+ * `unshare --pid --fork`) also starts its first program as PID 1, and
+ * taking the guest path there would mount over /dev and power off.  The
+ * request file that launch.c puts into every guest's initramfs is the
+ * positive marker; nothing else creates /ktstr/request.json.
+ */
 bool kt_guest_is_init(void)
 {
-	return getpid() == 1;
+	return getpid() == 1 && access(KT_GUEST_REQUEST_PATH, R_OK) == 0;
 }
 
 double kt_guest_uptime_ms(void)
@@ -266,7 +273,7 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	res_fd = open_port("ktstr.result", O_WRONLY);
 	out_fd = open_port("ktstr.out", O_WRONLY);
 	json_object_set_new(result, "guest_channels_ms", json_real(kt_guest_uptime_ms() - t0));
-	req = json_load_file("/ktstr/request.json", 0, &jerr);
+	req = json_load_file(KT_GUEST_REQUEST_PATH, 0, &jerr);
 	name = json_string_value(json_object_get(req, "mode"));
 	mode = name ? find_mode(modes, name) : NULL;
 	if (!req) {
@@ -286,9 +293,14 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	if (text && res_fd >= 0) {
 		kt_write_all(res_fd, text, strlen(text));
 		kt_write_all(res_fd, "\n", 1);
-	} else if (text) {
-		/* no result port: the console is the last resort */
-		printf("KTSTR_RESULT %s\n", text);
+	} else {
+		/*
+		 * No result port (or no memory for the text): the host reads
+		 * results only from that port, so say why on the console,
+		 * whose tail the host shows with "guest ended without a result".
+		 */
+		printf("ktstr: guest cannot send its result: %s\n",
+		       res_fd < 0 ? "no virtio-serial port named ktstr.result" : "out of memory");
 	}
 	free(text);
 	json_decref(req);

@@ -253,7 +253,8 @@ int kt_buf_append(struct kt_buf *b, const void *p, size_t n)
 		b->data = d;
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, p, n);
+	if (n)	/* memcpy's source must be valid even for 0 bytes; callers pass NULL, 0 */
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;

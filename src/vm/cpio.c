@@ -126,6 +126,17 @@ int kt_cpio_open(const char *path, struct kt_cpio **out)
 	return 0;
 }
 
+/*
+ * 0, or why a buffered write failed: the errno of the failing write when it
+ * is still known (ENOSPC says "disk full"; a bare EIO would not).
+ */
+static int write_err(struct kt_cpio *c)
+{
+	if (!ferror(c->f))
+		return 0;
+	return errno && errno != EINTR ? -errno : -EIO;
+}
+
 static void pad4(struct kt_cpio *c)
 {
 	long pos = ftell(c->f);
@@ -145,7 +156,7 @@ static int header(struct kt_cpio *c, const char *name, unsigned mode, size_t siz
 		namesize, 0u);
 	fwrite(name, 1, namesize, c->f);
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 /* Archive names carry no leading slash. */
@@ -208,7 +219,7 @@ int kt_cpio_data(struct kt_cpio *c, const char *name, unsigned mode, const void 
 		return err;
 	fwrite(data, 1, len, c->f);
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 int kt_cpio_file(struct kt_cpio *c, const char *name, const char *host_path, unsigned mode)
@@ -243,7 +254,7 @@ int kt_cpio_file(struct kt_cpio *c, const char *name, const char *host_path, uns
 	if (err)
 		return err;
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 int kt_cpio_symlink(struct kt_cpio *c, const char *name, const char *target)
@@ -258,7 +269,7 @@ int kt_cpio_symlink(struct kt_cpio *c, const char *name, const char *target)
 		return err;
 	fwrite(target, 1, strlen(target), c->f);
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 int kt_cpio_finish(struct kt_cpio *c)
@@ -267,8 +278,9 @@ int kt_cpio_finish(struct kt_cpio *c)
 
 	c->ino = 0;
 	err = header(c, "TRAILER!!!", 0, 0);
+	/* buffered writes fail here: keep fclose's errno (ENOSPC says "disk full") */
 	if (fclose(c->f) != 0 && !err)
-		err = -EIO;
+		err = errno ? -errno : -EIO;
 	kt_strlist_release(&c->dirs);
 	free(c);
 	return err;

@@ -10,6 +10,7 @@
 #include <ktstr/ktstr.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The kernel watchdog is set to 5 s: ktstr's 2 s gap check must report first. */
@@ -36,9 +37,17 @@ static struct kt_assert_result *whole_catalog(struct kt_ctx *ctx)
 			kt_assert_result_fail(all, "%s: no result", s[i].name);
 			continue;
 		}
-		for (size_t d = 0; d < r->n_details && !r->passed; d++)
-			kt_assert_result_fail(all, "%s: %s", s[i].name, r->details[d]);
-		kt_assert_result_merge(all, r);
+		/* each line once, naming its scenario: prefixed in place, then merged */
+		for (size_t d = 0; d < r->n_details; d++) {
+			char *named;
+
+			if (asprintf(&named, "%s: %s", s[i].name, r->details[d]) >= 0) {
+				free(r->details[d]);
+				r->details[d] = named;
+			}
+		}
+		if (kt_assert_result_merge(all, r))
+			kt_assert_result_fail(all, "%s: out of memory merging its result", s[i].name);
 		kt_assert_result_free(r);
 		if (ctx->abort_reason)
 			break;
