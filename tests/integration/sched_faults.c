@@ -105,6 +105,17 @@ KTSTR_TEST(fault_stall_one_task_watchdog, .llcs = 1, .cores = 2, .scheduler = &S
 	return kt_scenario_steady(ctx);
 }
 
+KTSTR_SCHEDULER(STALL_DEAF, .name = "fixture", .binary = "scx_fixture",
+		.sched_args = { "--timeout-ms", "20000", "--stall-after-ms", "300", "--deaf" });
+/* A loader that cannot act on SIGTERM (as one starved by its own
+ * scheduler): once a worker is certainly stuck, the kernel is told to drop
+ * the scheduler (sysrq S) instead of waiting for its 20 s watchdog. */
+KTSTR_TEST(fault_stall_deaf_loader_forced_off, .llcs = 1, .cores = 2, .scheduler = &STALL_DEAF,
+	   .duration_s = 4, .expect_detail = "forced off by the kernel (sysrq S)")
+{
+	return kt_scenario_steady(ctx);
+}
+
 KTSTR_SCHEDULER(STARVE_CG0, .name = "fixture", .binary = "scx_fixture",
 		.sched_args = { "--timeout-ms", "10000", "--starve-cgroup", "cg_0", "--starve-ms",
 				"4000" });
