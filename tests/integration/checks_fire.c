@@ -199,6 +199,22 @@ KTSTR_TEST(guard_freed_early_named, .llcs = 1, .cores = 2, .duration_s = 3,
 	return kt_collect_all(&handles, &ctx->assert);
 }
 
+/* A test body that crashes is reported as a crash, with where it
+ * happened, not as the kernel panic that PID 1's death would be. */
+static int __attribute__((noinline)) crash_here(volatile int *p)
+{
+	return *p;
+}
+
+KTSTR_TEST(body_crash_reported, .llcs = 1, .cores = 2, .duration_s = 1,
+	   .expect_detail = "test body crashed: SIGSEGV in crash_here")
+{
+	volatile int *nowhere = NULL;
+
+	kt_timeline_add(ctx->timeline, "about to crash: %d", crash_here(nowhere));
+	return kt_ctx_fail(ctx, "the crash did not happen");
+}
+
 /* Equal CpuSpin workers, one per usable CPU: spread within 15 %. */
 KTSTR_TEST(equal_workers_even_spread, .llcs = 2, .cores = 2, .duration_s = 2,
 	   .assert = { .max_spread_pct = KT_SET(15) })
