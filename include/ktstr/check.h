@@ -104,6 +104,10 @@ KT_DEFINE_FREEP(kt_assert_result)
 /* Add a failure detail (printf-style); marks the result failed. */
 void kt_assert_result_fail(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same, placed before every detail already there: for a root cause
+ * (the scheduler's own reason) found after its symptoms. */
+void kt_assert_result_fail_first(struct kt_assert_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Add an informational line; does not change the verdict. */
 void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

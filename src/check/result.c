@@ -112,6 +112,23 @@ void kt_assert_result_fail(struct kt_assert_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void kt_assert_result_fail_first(struct kt_assert_result *r, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = r->n_details;
+
+	r->passed = false;
+	va_start(ap, fmt);
+	result_vadd(r, fmt, ap);
+	va_end(ap);
+	if (r->n_details == n + 1 && n) {
+		char *d = r->details[n];
+
+		memmove(r->details + 1, r->details, n * sizeof(*r->details));
+		r->details[0] = d;
+	}
+}
+
 void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
 {
 	va_list ap;

@@ -268,8 +268,9 @@ int kt_runner_execute(json_t *req, json_t *result)
 		char *why = NULL;
 
 		/* a death the body already saw is in its result; report only a late one */
+		/* the scheduler's own reason is the cause: it leads the symptoms */
 		if (!sched_stopped_early && !kt_sched_alive(sched, &why) && !ctx.abort_reason)
-			kt_assert_result_fail(res, "%s", why ? why : "scheduler died");
+			kt_assert_result_fail_first(res, "%s", why ? why : "scheduler died");
 		free(why);
 		kt_sched_diagnose(sched, &d);
 		if (d.died && d.exit_report && *d.exit_report)

@@ -519,6 +519,21 @@ static struct kt_assert_result *result_with(bool pass, const char *detail)
 	return r;
 }
 
+/* A root cause found late still leads the details. */
+static void test_fail_first(void **state)
+{
+	struct kt_assert_result *r = kt_assert_result_new();
+
+	kt_assert_result_fail(r, "cg_0: worker 0 (tid 9) stuck 2100 ms");
+	kt_assert_result_note(r, "spread not judged");
+	kt_assert_result_fail_first(r, "scheduler ejected: runnable task stall");
+	assert_false(r->passed);
+	assert_int_equal(r->n_details, 3);
+	assert_string_equal(r->details[0], "scheduler ejected: runnable task stall");
+	assert_string_equal(r->details[1], "cg_0: worker 0 (tid 9) stuck 2100 ms");
+	kt_assert_result_free(r);
+}
+
 static void test_result_merge_verdicts(void **state)
 {
 	struct kt_assert_result *f = result_with(false, "cg_0 bad");
@@ -900,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_assert_json_round_trip),
 		cmocka_unit_test(test_result_json),
+		cmocka_unit_test(test_fail_first),
 		cmocka_unit_test(test_wc_stacked_beside_idle_cpu),
 		cmocka_unit_test(test_wc_pinned_and_healthy_pass),
 		cmocka_unit_test(test_wc_imbalance_among_allowed_cpus),
