@@ -135,6 +135,14 @@ int kt_topo_verify(const struct kt_topology *got, const struct kt_topo_spec *wan
  */
 int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why);
 
+/*
+ * In a booted guest: the spec the host put on the kernel command line
+ * (root/proc/cmdline, "ktstr.topo=SPEC") against sysfs and the scheduling
+ * domains.  0 when they match or nothing was declared; -EXDEV with *why
+ * (the first difference and the guest's CPU vendor); -ENOMEM.
+ */
+int kt_topo_verify_boot(const char *root, char **why);
+
 /* ---- CpusetSpec ------------------------------------------------------- */
 
 enum kt_cpuset_spec_kind {

@@ -252,6 +252,7 @@ int kt_cmd_run(int argc, char **argv)
 		kt_cli_error("cannot write %s", json_out);
 	code = kt_cancelled() ? KT_EXIT_INTERRUPTED
 	       : out.verdict == KT_PASS ? 0
+	       : out.env_error ? KT_EXIT_ENV
 	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL
 	       : out.verdict == KT_SKIP ? 0 : KT_EXIT_GUEST;
 	kt_outcome_release(&out);

@@ -255,3 +255,43 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 		e = -ENOMEM;
 	return e;
 }
+
+/* ---- in the booted guest ------------------------------------------------ */
+
+int kt_topo_verify_boot(const char *root, char **why)
+{
+	KT_AUTOFREE char *cmdline_path = kt_asprintf("%s/proc/cmdline", root), *cmdline = NULL;
+	KT_AUTOFREE char *cpuinfo_path = kt_asprintf("%s/proc/cpuinfo", root), *cpuinfo = NULL;
+	KT_AUTOFREE char *diff = NULL;
+	KT_AUTO(kt_topology) got = NULL;
+	struct kt_topo_spec want;
+	char spec[64] = "", vendor[64] = "?";
+	const char *p = NULL;
+	int e;
+
+	*why = NULL;
+	if (!cmdline_path || !cpuinfo_path)
+		return -ENOMEM;
+	if (kt_read_file(cmdline_path, &cmdline, NULL))
+		return 0;
+	/* the last one wins, as for the kernel's own arguments */
+	for (const char *q = strstr(cmdline, "ktstr.topo="); q; q = strstr(q + 1, "ktstr.topo="))
+		p = q;
+	if (!p || sscanf(p + 11, "%63[^ \n]", spec) != 1 || kt_topo_spec_parse(spec, &want, NULL))
+		return 0;	/* nothing declared: nothing to hold the machine to */
+	e = kt_topology_from_sysfs(root, &got);
+	if (e) {
+		*why = kt_asprintf("cannot read the guest's topology: %s", strerror(-e));
+		return *why ? -EXDEV : -ENOMEM;
+	}
+	e = kt_topo_verify(got, &want, &diff);
+	if (e == -EXDEV || (e = kt_topo_verify_domains(root, &want, &diff)) == -EXDEV) {
+		/* the vendor is the usual cause: Intel and AMD guests read LLCs differently */
+		if (kt_read_file(cpuinfo_path, &cpuinfo, NULL) == 0 &&
+		    (p = strstr(cpuinfo, "vendor_id")) && (p = strchr(p, ':')))
+			sscanf(p + 1, " %63s", vendor);
+		*why = kt_asprintf("%s (guest CPU vendor %s)", diff, vendor);
+		return *why ? -EXDEV : -ENOMEM;
+	}
+	return e == -ENOMEM ? e : 0;
+}
