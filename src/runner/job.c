@@ -189,7 +189,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		else if (!e)
 			err = kt_asprintf("guest %s%s", kt_vm_outcome_name(vr.outcome),
 					  vr.outcome == KT_VM_TIMEOUT ? " (killed)" : "");
-		out->env_error = !e && vr.outcome == KT_VM_TOPOLOGY;
+		out->env_error = e == -EOPNOTSUPP || e == -ENOENT || (!e && vr.outcome == KT_VM_TOPOLOGY);
 		if (vr.console)
 			json_object_set_new(doc, "console_tail",
 					    json_string(kt_text_tail(vr.console, 40)));

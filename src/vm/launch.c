@@ -205,6 +205,10 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 
 	memset(res, 0, sizeof(*res));
 	*err = NULL;
+	/* a machine this QEMU cannot be asked for is refused before any work */
+	if ((e = kt_vm_machine_for(&cfg->topo, cfg->accel, &(struct kt_qemu_info){ 0 },
+				   &(struct kt_vm_machine){ 0 }, err)))
+		return e;
 	snprintf(rundir, sizeof(rundir), "%s/ktstr-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(rundir)) {
 		e = -errno;
