@@ -87,6 +87,10 @@ int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
 /* Probe QEMU, then plan with this host's vendor and $KTSTR_CPU. */
 int kt_vm_machine_for(const struct kt_topo_spec *t, enum kt_accel accel,
 		      struct kt_qemu_info *q, struct kt_vm_machine *m, char **why);
+/* Rough seconds from launch to result for a trivial command (measured
+ * figures, interpolated); a guide for choosing topologies. */
+double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
+			     const struct kt_qemu_info *q);
 /* "QEMU 10.0.2 (/usr/bin/...), TCG, -cpu X (AMD vendor), one socket per LLC" */
 char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
 			     const struct kt_vm_machine *m);

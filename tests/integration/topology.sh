@@ -34,6 +34,10 @@ if [ "${ver:-0}" -lt 9 ]; then
 	$K vm --topology max-cpu -- true 2>"$out/err"; rc=$?
 	expect_rc "max-cpu on QEMU $ver under TCG: refused" 69 $rc
 	check "  ... before boot, with the reason and the fix" grep -q "x2APIC.*QEMU >= 9.0.*KTSTR_QEMU" "$out/err"
+	$K topo --list > "$out/list"
+	check "topo --list: max-cpu cannot boot here, and says why" \
+		grep -qE "^max-cpu +1n14l9c2t +252 CPUs +cannot" "$out/list"
+	check "topo --list: tiny-2llc boots, with a time estimate" grep -qE "^tiny-2llc .* ~[0-9]+ s" "$out/list"
 fi
 
 q10=$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}"/ktstr/qemu/*/qemu-system-x86_64 2>/dev/null | sort -V | tail -1)
@@ -41,6 +45,9 @@ if [ -n "$q10" ]; then
 	KTSTR_QEMU=$q10 $K vm --accel tcg --topology 2n4l2c1t -- true 2>"$out/err"; rc=$?
 	expect_rc "QEMU from scripts/qemu-fetch: 2n4l2c1t (Intel) boots verified" 0 $rc
 	[ $rc = 0 ] || sed 's/^/# /' "$out/err"
+	KTSTR_QEMU=$q10 $K topo --list > "$out/list"
+	check "topo --list with that QEMU: max-cpu boots (x2APIC under TCG)" \
+		grep -qE "^max-cpu +1n14l9c2t +252 CPUs +~[0-9]+ s" "$out/list"
 else
 	ok "QEMU 10 boot # SKIP no fetched QEMU (scripts/qemu-fetch)"
 fi
