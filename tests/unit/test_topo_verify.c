@@ -294,6 +294,39 @@ static void test_domains_absent(void **state)
 	assert_null(why);
 }
 
+
+/* ---- the guest's entry point --------------------------------------------- */
+
+static void test_verify_boot(void **state)
+{
+	unsigned core[8], llc[8], node[8], n = layout(1, 2, 2, 2, core, llc, node);
+	char *root, *why = NULL;
+
+	memset(llc, 0, sizeof(llc));	/* collapsed, as on an AMD guest with dies */
+	root = fake_guest(n, core, llc, node);
+	putf(root, "vendor_id\t: AuthenticAMD\ncpu family\t: 25\n", "proc/cpuinfo");
+	/* nothing declared: nothing to hold the machine to */
+	assert_int_equal(kt_topo_verify_boot(root, &why), 0);
+	assert_null(why);
+	putf(root, "console=ttyS0 ktstr.topo=1n2l2c2t quiet\n", "proc/cmdline");
+	assert_int_equal(kt_topo_verify_boot(root, &why), -EXDEV);
+	assert_non_null(strstr(why, "LLCs: the guest has 1 (0-7), 1n2l2c2t has 2"));
+	assert_non_null(strstr(why, "(guest CPU vendor AuthenticAMD)"));
+	free(why);
+	why = NULL;
+	/* the last ktstr.topo= wins, like the kernel's own arguments */
+	putf(root, "ktstr.topo=1n2l2c2t ktstr.topo=1n1l4c2t\n", "proc/cmdline");
+	assert_int_equal(kt_topo_verify_boot(root, &why), 0);
+	assert_null(why);
+	/* scheduling domains are checked too when the kernel has schedstats */
+	putf(root, "version 17\ncpu0 0\ndomain0 SMT 03 0\ndomain1 MC 0f 0\n", "proc/schedstat");
+	assert_int_equal(kt_topo_verify_boot(root, &why), -EXDEV);
+	assert_non_null(strstr(why, "CPU 0's domain1 spans 0-3, 1n1l4c2t needs 0-7"));
+	free(why);
+	kt_rm_rf(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_llc_split),
 		cmocka_unit_test(test_domains),
 		cmocka_unit_test(test_domains_absent),
+		cmocka_unit_test(test_verify_boot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
