@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ktstr/topology.h>
+
 #include "util/util.h"
 
 #include <execinfo.h>
@@ -330,6 +332,7 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	const char *name;
 	double t0;
 	int out_fd, res_fd, e;
+	KT_AUTOFREE char *why = NULL;
 	char *text;
 
 	mkdir("/dev", 0755);
@@ -354,6 +357,10 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	} else if (!mode) {
 		json_object_set_new(result, "error",
 				    json_sprintf("unknown guest mode '%s'", name ? name : "(none)"));
+	} else if (kt_topo_verify_boot("/", &why) == -EXDEV) {
+		/* a machine other than the declared one must not pass for a result */
+		json_object_set_new(result, "error", json_sprintf("topology: %s", why));
+		json_object_set_new(result, "topology_mismatch", json_true());
 	} else {
 		e = mode->run(req, result, out_fd >= 0 ? out_fd : 1);
 		if (e && !json_object_get(result, "error"))

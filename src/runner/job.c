@@ -255,9 +255,12 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		free(reqtext);
 		if (!e && vr.outcome == KT_VM_OK)
 			text = kt_take_ptr(vr.result_json);
+		else if (!e && vr.outcome == KT_VM_TOPOLOGY)
+			err = kt_take_ptr(vr.topology_error);
 		else if (!e)
 			err = kt_asprintf("guest %s%s", kt_vm_outcome_name(vr.outcome),
 					  vr.outcome == KT_VM_TIMEOUT ? " (killed)" : "");
+		out->env_error = e == -EOPNOTSUPP || e == -ENOENT || (!e && vr.outcome == KT_VM_TOPOLOGY);
 		if (vr.console)
 			json_object_set_new(doc, "console_tail",
 					    json_string(kt_text_tail(vr.console, 40)));
