@@ -95,6 +95,9 @@ bool kt_cgroup_exists(struct kt_cgroup_manager *m, const char *name);
 int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
 			 const struct kt_cpuset *set);
 int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name);
+/* Write cpu.weight (1..10000; 100 is the kernel's default).  -ENOENT when
+ * the cpu controller is not enabled for the cgroup. */
+int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned weight);
 /* Read cpuset.cpus.effective into a new set. */
 int kt_cgroup_get_cpuset(struct kt_cgroup_manager *m, const char *name,
 			 struct kt_cpuset **out);

@@ -62,6 +62,12 @@ bool kt_sched_alive(struct kt_sched_run *r, char **why);
 /* Stop it (SIGTERM, bounded wait, SIGKILL) and wait for sched_ext to go
  * back to "disabled". */
 int kt_sched_stop(struct kt_sched_run *r);
+/* The same when the verdict is already certain: SIGTERM, and if sched_ext
+ * is still on after grace_ms, the kernel is told to disable the BPF
+ * scheduler itself (sysrq S; *forced says so), so that stalled workers run
+ * and report at once instead of after the scheduler's or the kernel
+ * watchdog's timeout. */
+int kt_sched_stop_now(struct kt_sched_run *r, unsigned grace_ms, bool *forced);
 
 /* What is known about how the scheduler ended, for the verdict. */
 struct kt_sched_diag {

@@ -124,6 +124,31 @@ void kt_topo_to_spec(const struct kt_topology *t, struct kt_topo_spec *out);
  */
 char *kt_topo_describe(const struct kt_topology *t);
 
+/* ---- Verification: is this machine the declared one? ------------------ */
+
+/*
+ * 0 when `got` has exactly the CPUs, LLC groups, SMT sibling groups and
+ * NUMA nodes (ids and CPUs) of a machine built from `want`.  Otherwise
+ * -EXDEV with *why a malloc'd line naming the first difference ("LLCs: the
+ * guest has 1 (0-7), 1n2l2c2t has 2 (0-3 | 4-7)"); -ENOMEM.
+ */
+int kt_topo_verify(const struct kt_topology *got, const struct kt_topo_spec *want, char **why);
+/*
+ * The kernel's scheduling domains (root/proc/schedstat) against `want`:
+ * each CPU's domains must span, in order, its core (SMT), its LLC, its
+ * node and all CPUs, skipping levels no wider than the one below.  0 when
+ * they do, -EXDEV with *why, -ENOENT when the kernel has no schedstats.
+ */
+int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why);
+
+/*
+ * In a booted guest: the spec the host put on the kernel command line
+ * (root/proc/cmdline, "ktstr.topo=SPEC") against sysfs and the scheduling
+ * domains.  0 when they match or nothing was declared; -EXDEV with *why
+ * (the first difference and the guest's CPU vendor); -ENOMEM.
+ */
+int kt_topo_verify_boot(const char *root, char **why);
+
 /* ---- CpusetSpec ------------------------------------------------------- */
 
 enum kt_cpuset_spec_kind {

@@ -472,6 +472,19 @@ int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
 			name ? name : "the run's cgroup", list);
 }
 
+int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned weight)
+{
+	char text[16];
+
+	if (weight < 1 || weight > 10000) {
+		KT_AUTOFREE char *path = cg_path(m, name ? name : "", "cpu.weight");
+
+		return path ? kt_cg_fail(m, path, -EINVAL) : -ENOMEM;
+	}
+	snprintf(text, sizeof(text), "%u", weight);
+	return write_ctl(m, name, "cpu.weight", text, false);
+}
+
 int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name)
 {
 	/* A zero-length write never reaches the kernel; it strips the "\n". */

@@ -349,6 +349,7 @@ int kt_cmd_run(int argc, char **argv)
 	kt_runner_print(stdout, &job, &out, o.verbose);
 	code = kt_cancelled() ? kt_cancel_exit_code()
 	       : out.verdict == KT_PASS ? 0
+	       : out.env_error ? KT_EXIT_ENV
 	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL
 	       : out.verdict == KT_SKIP ? KT_EXIT_ALL_SKIPPED : KT_EXIT_GUEST;
 	if (json_out && (opt = kt_runner_write_json_file(json_out, &out))) {

@@ -164,6 +164,10 @@ int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool ver
 	case KT_VM_PANIC:
 		kt_cli_error("guest kernel panicked");
 		break;
+	case KT_VM_TOPOLOGY:
+		/* the host's QEMU or CPU gave another machine: nothing ran */
+		kt_cli_error("%s", r->topology_error ? r->topology_error : "topology mismatch");
+		return KT_EXIT_ENV;
 	case KT_VM_QEMU_FAILED:
 		kt_cli_error("QEMU failed (status %d): %s",
 			     WIFEXITED(r->qemu_status) ? WEXITSTATUS(r->qemu_status) : -1,

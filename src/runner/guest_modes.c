@@ -22,6 +22,8 @@
 #include "util/util.h"
 
 static bool sched_stopped_early;
+/* ... and sched_ext had to be forced off by the kernel (sysrq S). */
+static bool sched_forced_off;
 
 static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 {
@@ -33,9 +35,13 @@ static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 /* A worker is stuck: stop the scheduler so the stuck tasks fall back to the
  * kernel's scheduler, run, report and exit (and the kernel watchdog, which
  * would only say the same later, never fires). */
+/* How long a scheduler gets to stop on its own once the verdict is certain. */
+#define ABORT_STOP_GRACE_MS 300u
+
 static void stop_sched_on_abort(struct kt_ctx *ctx)
 {
 	char *why = NULL;
+	bool forced = false;
 
 	if (!ctx->sched_data || sched_stopped_early)
 		return;
@@ -45,7 +51,11 @@ static void stop_sched_on_abort(struct kt_ctx *ctx)
 	}
 	sched_stopped_early = true;
 	kt_timeline_add(ctx->timeline, "scheduler stopped by ktstr so stuck workers can be collected");
-	kt_sched_stop(ctx->sched_data);
+	kt_sched_stop_now(ctx->sched_data, ABORT_STOP_GRACE_MS, &forced);
+	sched_forced_off = forced;
+	if (forced)
+		kt_timeline_add(ctx->timeline, "sched_ext forced off by the kernel (sysrq S): the "
+				"scheduler did not stop within %u ms", ABORT_STOP_GRACE_MS);
 }
 
 /* Is `text` already among the result's lines (as is, or inside one)? */
@@ -234,6 +244,7 @@ int kt_runner_execute(json_t *req, json_t *result)
 		ctx.sched_data = sched;
 		ctx.on_abort = stop_sched_on_abort;
 		sched_stopped_early = false;
+		sched_forced_off = false;
 	}
 	if (kt_monitor_start(&ctx.assert, 100, &mon))
 		mon = NULL;	/* no monitor: the run goes on without its samples */
@@ -249,13 +260,17 @@ int kt_runner_execute(json_t *req, json_t *result)
 	}
 	if (ctx.abort_reason && !ctx.abort_reported && !result_mentions(res, ctx.abort_reason))
 		kt_assert_result_fail(res, "%s", ctx.abort_reason);
+	if (sched_forced_off)
+		kt_assert_result_note(res, "sched_ext forced off by the kernel (sysrq S): the scheduler "
+				      "did not stop within %u ms of a certain verdict", ABORT_STOP_GRACE_MS);
 	if (sched) {
 		struct kt_sched_diag d = { 0 };
 		char *why = NULL;
 
 		/* a death the body already saw is in its result; report only a late one */
+		/* the scheduler's own reason is the cause: it leads the symptoms */
 		if (!sched_stopped_early && !kt_sched_alive(sched, &why) && !ctx.abort_reason)
-			kt_assert_result_fail(res, "%s", why ? why : "scheduler died");
+			kt_assert_result_fail_first(res, "%s", why ? why : "scheduler died");
 		free(why);
 		kt_sched_diagnose(sched, &d);
 		if (d.died && d.exit_report && *d.exit_report)

@@ -113,6 +113,56 @@ static bool detail_has(json_t *res, const char *needle)
 	return false;
 }
 
+/*
+ * A crashed test body's result carries code offsets into the binary that
+ * ran as the guest's init, which is this very program: addr2line turns
+ * them into "function at file:line".  The first detail then says where,
+ * and a second one gives the backtrace.  Without addr2line the offsets stay.
+ */
+static void symbolize_crash(json_t *guest)
+{
+	json_t *crash = json_object_get(guest, "crash");
+	json_t *details = json_object_get(json_object_get(guest, "result"), "details");
+	json_t *frames = json_object_get(crash, "frames");
+	char exe[4096], line[512];
+	struct kt_buf cmd = { 0 }, bt = { 0 };
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *sig = json_string_value(json_object_get(crash, "signal"));
+	size_t k = 0;
+	FILE *p;
+
+	if (!crash || n <= 0 || !json_is_array(details))
+		return;
+	exe[n] = '\0';
+	if (kt_buf_printf(&cmd, "addr2line -f -C -p -e '%s' 0x%llx", exe,
+			  (unsigned long long)json_integer_value(json_object_get(crash, "pc_offset"))))
+		goto out;
+	for (size_t i = 0; i < json_array_size(frames); i++)
+		if (kt_buf_printf(&cmd, " 0x%llx",
+				  (unsigned long long)json_integer_value(json_array_get(frames, i))))
+			goto out;
+	if (kt_buf_append(&cmd, " 2>/dev/null", 13) || !(p = popen(cmd.data, "r")))
+		goto out;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (k++ == 0) {
+			if (strncmp(line, "??", 2))
+				json_array_set_new(details, 0,
+						   json_sprintf("test body crashed: %s in %s", sig ? sig : "?", line));
+		} else if (strncmp(line, "??", 2) && !strstr(line, "crash_handler") &&
+			   !strstr(line, "__restore_rt") && strncmp(line, "__libc_start", 12) &&
+			   strncmp(line, "_start ", 7)) {
+			kt_buf_printf(&bt, "%s%s", bt.len ? " <- " : "", line);
+		}
+	}
+	pclose(p);
+	if (bt.len && !kt_buf_append(&bt, "", 1))
+		json_array_append_new(details, json_sprintf("backtrace: %s", bt.data));
+out:
+	kt_buf_release(&cmd);
+	kt_buf_release(&bt);
+}
+
 static char *first_detail(json_t *res)
 {
 	json_t *details = json_object_get(json_object_get(res, "result"), "details");
@@ -205,9 +255,12 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		free(reqtext);
 		if (!e && vr.outcome == KT_VM_OK)
 			text = kt_take_ptr(vr.result_json);
+		else if (!e && vr.outcome == KT_VM_TOPOLOGY)
+			err = kt_take_ptr(vr.topology_error);
 		else if (!e)
 			err = kt_asprintf("guest %s%s", kt_vm_outcome_name(vr.outcome),
 					  vr.outcome == KT_VM_TIMEOUT ? " (killed)" : "");
+		out->env_error = e == -EOPNOTSUPP || e == -ENOENT || (!e && vr.outcome == KT_VM_TOPOLOGY);
 		if (vr.console)
 			json_object_set_new(doc, "console_tail",
 					    json_string(kt_text_tail(vr.console, 40)));
@@ -233,6 +286,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		bool body_failed = v && !strcmp(v, "fail");
 		json_t *res = json_object_get(guest, "result");
 
+		symbolize_crash(guest);
 		boot_ms = json_number_value(json_object_get(guest, "guest_init_ms"));
 		guest_ms = json_number_value(json_object_get(guest, "guest_total_ms"));
 

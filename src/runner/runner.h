@@ -62,6 +62,7 @@ struct kt_outcome {
 	char *reason;			/* first failure line / error / skip reason */
 	json_t *doc;			/* the full result document (schema ktstr-result/1) */
 	double wall_s;
+	bool env_error;			/* the host could not give the declared machine */
 };
 void kt_outcome_release(struct kt_outcome *o);
 

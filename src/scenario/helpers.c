@@ -412,6 +412,7 @@ void kt_scen_collect_list(struct kt_handle_list *l, const struct kt_assert *chec
 		kt_workload_request_stop(l->e[i].h);
 	for (size_t i = 0; i < l->n; i++)
 		kt_scen_collect_entry(&l->e[i], checks, into);
+	kt_scen_placement_check(l->ctx, into);
 }
 
 struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,

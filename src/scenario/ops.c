@@ -202,6 +202,15 @@ static int apply_def(struct engine *e, const struct kt_cgroup_def *d, const char
 		if (!r)
 			r = write_cpuset(e, d->name, set, err);
 	}
+	if (!r && d->weight) {
+		r = kt_cgroup_set_weight(e->ctx->cgroups, d->name, d->weight);
+		if (r)
+			*err = kt_asprintf("cannot set cpu.weight %u on %s: %s: %s", d->weight, d->name,
+					   kt_cgroup_last_path(e->ctx->cgroups), strerror(-r));
+		else
+			kt_timeline_add(e->ctx->timeline, "step %u: %s cpu.weight %u", e->step, d->name,
+					d->weight);
+	}
 	if (r)
 		return r;
 	list = fmt_set(set);

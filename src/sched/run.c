@@ -573,6 +573,43 @@ bool kt_sched_alive(struct kt_sched_run *r, char **why)
  * after the body, and kt_sched_run_free once more; only the first call
  * signals anything, the rest return its result.
  */
+/* Is sched_ext still running a BPF scheduler? */
+static bool scx_on(void)
+{
+	char state[32];
+
+	read_state(state, sizeof(state));
+	return !strcmp(state, "enabled") || !strcmp(state, "enabling");
+}
+
+int kt_sched_stop_now(struct kt_sched_run *r, unsigned grace_ms, bool *forced)
+{
+	uint64_t end;
+
+	if (forced)
+		*forced = false;
+	if (!r || r->pid <= 0 || r->stopped)
+		return kt_sched_stop(r);
+	if (!r->stopping) {
+		check_health(r);
+		r->stopping = true;
+	}
+	if (!reap(r))
+		signal_group(r, SIGTERM);
+	end = kt_now_ns() + (uint64_t)grace_ms * 1000000ull;
+	while (scx_on() && kt_now_ns() < end)
+		kt_sleep_ns(5000000ull);
+	/*
+	 * A loader starved by its own scheduler cannot act on SIGTERM, and the
+	 * kernel's watchdog would take seconds more: sysrq S makes the kernel
+	 * itself disable the BPF scheduler now (every task back on the fair
+	 * class), so the workers can report.
+	 */
+	if (scx_on() && kt_write_file("/proc/sysrq-trigger", "S") == 0 && forced)
+		*forced = true;
+	return kt_sched_stop(r);
+}
+
 int kt_sched_stop(struct kt_sched_run *r)
 {
 	if (!r || r->pid <= 0)
@@ -639,7 +676,10 @@ int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d)
 	}
 	text = output_read(r, &len);
 	if (text) {
-		d->output_tail = kt_sched_text_tail(text, len, 20, 4096);
+		size_t plen = 0;
+		KT_AUTOFREE char *plain = kt_sched_strip_uei_dump(text, len, &plen);
+
+		d->output_tail = kt_sched_text_tail(plain ? plain : text, plain ? plen : len, 20, 4096);
 		if (len > r->out_attach_off)
 			d->exit_report = kt_sched_exit_report(text + r->out_attach_off, 3);
 	}

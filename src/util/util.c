@@ -342,3 +342,14 @@ int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid
 	}
 	return 0;
 }
+
+uint64_t kt_hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}

@@ -43,6 +43,8 @@ void kt_unpin_self(void);
 int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid);
 /* sleep for ns, restarting on EINTR. */
 void kt_sleep_ns(uint64_t ns);
+/* 64-bit FNV-1a hash of a string (for telling names apart, not security). */
+uint64_t kt_hash_str(const char *s);
 
 /* Growable byte/string buffer. */
 struct kt_buf {

@@ -34,6 +34,7 @@ const char *kt_vm_outcome_name(enum kt_vm_outcome o)
 	case KT_VM_TIMEOUT: return "timeout";
 	case KT_VM_CANCELLED: return "cancelled";
 	case KT_VM_QEMU_FAILED: return "qemu failed";
+	case KT_VM_TOPOLOGY: return "topology mismatch";
 	}
 	return "?";
 }
@@ -43,6 +44,7 @@ void kt_vm_result_release(struct kt_vm_result *r)
 	free(r->result_json);
 	free(r->console);
 	free(r->qemu_stderr);
+	free(r->topology_error);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -222,6 +224,10 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 
 	memset(res, 0, sizeof(*res));
 	*err = NULL;
+	/* a machine this QEMU cannot be asked for is refused before any work */
+	if ((e = kt_vm_machine_for(&cfg->topo, cfg->accel, &(struct kt_qemu_info){ 0 },
+				   &(struct kt_vm_machine){ 0 }, err)))
+		return e;
 	snprintf(rundir, sizeof(rundir), "%s/ktstr-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(rundir)) {
 		e = -errno;
@@ -358,6 +364,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		res->outcome = KT_VM_CANCELLED;
 	else if (timed_out)
 		res->outcome = KT_VM_TIMEOUT;
+	else if (res->result_json && strstr(res->result_json, "\"topology_mismatch\":true"))
+		res->outcome = KT_VM_TOPOLOGY;
 	else if (res->result_json)
 		res->outcome = KT_VM_OK;
 	else if (res->console && strstr(res->console, "Kernel panic"))
@@ -366,6 +374,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		res->outcome = KT_VM_QEMU_FAILED;
 	else
 		res->outcome = KT_VM_NO_RESULT;
+	if (res->outcome == KT_VM_TOPOLOGY)
+		res->topology_error = kt_vm_topology_error(cfg, res->result_json);
 	e = 0;
 out:
 	if (pid > 0) {

@@ -18,7 +18,7 @@ PY
 }
 
 names=$($K list --json | /usr/bin/python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')
-check "ktstr list --json lists 15 scenarios" [ "$(echo $names | wc -w)" = 15 ]
+check "ktstr list --json lists 26 scenarios" [ "$(echo $names | wc -w)" = 26 ]
 for n in $names; do
 	$K run "$n" --topology 1n2l2c1t --duration 1.5 --json "$out/$n.json" > "$out/$n.txt" 2>&1; rc=$?
 	if [ $rc = 0 ]; then ok "scenario $n passes under EEVDF: $(head -1 "$out/$n.txt")"
