@@ -1,7 +1,7 @@
 #!/bin/bash
 # Malformed input, measured: every case below must fail with its exit code
 # and a one-line message that names what was wrong, before anything boots
-# (QEMU, where reached, is /bin/false), and leave nothing behind: no
+# (QEMU, where reached, is a script that fails), and leave nothing behind: no
 # processes, no run directories, no cgroups, no half-written cache files.
 # Runs in the sanitizer lane too (KTSTR=build-san/ktstr; make check-san).
 #   tests/integration/bad_input.sh          check every case and README.md's table
@@ -122,7 +122,7 @@ bad "--duration 0 (test binary)" 64 "bad --duration '0'" -- "$T/smt" --duration 
 bad "--topology override malformed" 64 "bad topology '5x'" -- "$T/smt" --topology 5x
 bad "--junit under a regular file" 73 "cannot write --junit" -- "$T/smt" fine --junit "$T/file/j.xml"
 # --- the host environment ----------------------------------------------------------
-bad "QEMU that is not there" 69 "cannot run /nonexistent/qemu" -- \
+bad "QEMU that is not there" 69 "/nonexistent/qemu" -- \
 	env KTSTR_QEMU=/nonexistent/qemu $K vm --kernel "$kernel" --accel tcg -- true
 bad "busybox that is not there" 69 "busybox not found" -- \
 	env KTSTR_BUSYBOX=/nonexistent/busybox $K vm --kernel "$kernel" --accel tcg -- true
@@ -130,11 +130,14 @@ bad "a dynamically linked busybox" 69 "dynamically linked" -- \
 	env KTSTR_BUSYBOX=/bin/ls $K vm --kernel "$kernel" --accel tcg -- true
 bad "an unwritable cache dir" 69 "cannot write the initramfs in .*/file/ktstr/initramfs" -- \
 	env XDG_CACHE_HOME="$T/file" $K vm --kernel "$kernel" --accel tcg -- true
-# a corrupt initramfs cache: rebuilt before QEMU (here /bin/false) would boot it
-env KTSTR_QEMU=/bin/false $K vm --kernel "$kernel" --accel tcg -- true > /dev/null 2>&1
+# a corrupt initramfs cache: rebuilt before QEMU (here one that answers
+# -version and fails to start) would boot it
+printf '#!/bin/sh\n[ "$1" = -version ] && echo "QEMU emulator version 7.2.0" && exit 0\nexit 1\n' > "$T/qemu"
+chmod +x "$T/qemu"
+env KTSTR_QEMU="$T/qemu" $K vm --kernel "$kernel" --accel tcg -- true > /dev/null 2>&1
 for a in "$T"/cache/ktstr/initramfs/base-*.cpio; do echo "not an archive" > "$a"; done
-bad "a corrupt initramfs cache (QEMU: /bin/false)" 69 "QEMU failed" -- \
-	env KTSTR_QEMU=/bin/false $K vm --kernel "$kernel" --accel tcg -- true
+bad "a corrupt initramfs cache (a QEMU that fails)" 69 "QEMU failed" -- \
+	env KTSTR_QEMU="$T/qemu" $K vm --kernel "$kernel" --accel tcg -- true
 check "  ... the corrupt archive was rebuilt, not booted" \
 	[ "$(head -c 6 "$T"/cache/ktstr/initramfs/base-*.cpio 2>/dev/null | head -c 6)" = 070701 ]
 # a full temporary directory: the per-run initrd cannot be written
@@ -142,7 +145,7 @@ mkdir -p "$T/full"
 if mount -t tmpfs -o size=256k tmpfs "$T/full" 2>/dev/null; then
 	dd if=/dev/zero of="$T/full/fill" bs=4k count=64 2>/dev/null
 	bad "a full temporary directory" 69 "No space left on device" -- \
-		env TMPDIR="$T/full" $K vm --kernel "$kernel" --accel tcg -- true
+		env TMPDIR="$T/full" KTSTR_QEMU="$T/qemu" $K vm --kernel "$kernel" --accel tcg -- true
 	check "  ... and nothing of the run is left in it" [ "$(ls "$T/full")" = fill ]
 	umount "$T/full"
 else
