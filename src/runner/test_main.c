@@ -250,19 +250,12 @@ static void jobs_free(struct kt_job *jobs, size_t n)
 	free(jobs);
 }
 
-/* Append a job, doubling the array; on ENOMEM the job is released. */
+/* Append a job; on ENOMEM the job is released. */
 static int jobs_push(struct kt_job **jobs, size_t *n, size_t *cap, struct kt_job *j)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct kt_job *v = realloc(*jobs, nc * sizeof(**jobs));
-
-		if (!v) {
-			kt_job_release(j);
-			return -ENOMEM;
-		}
-		*jobs = v;
-		*cap = nc;
+	if (kt_grow(*jobs, *n, *cap, 16)) {
+		kt_job_release(j);
+		return -ENOMEM;
 	}
 	(*jobs)[(*n)++] = *j;
 	return 0;

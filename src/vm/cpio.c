@@ -21,58 +21,6 @@ struct kt_cpio {
 	int err;
 };
 
-int kt_strlist_add(struct kt_strlist *l, const char *s)
-{
-	char *d;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	d = strdup(s);
-	if (!d)
-		return -ENOMEM;
-	l->v[l->n++] = d;
-	return 0;
-}
-
-int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int err;
-
-	va_start(ap, fmt);
-	s = kt_vasprintf(fmt, ap);
-	va_end(ap);
-	if (!s)
-		return -ENOMEM;
-	err = kt_strlist_add(l, s);
-	free(s);
-	return err;
-}
-
-bool kt_strlist_has(const struct kt_strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return true;
-	return false;
-}
-
-void kt_strlist_release(struct kt_strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
 uint64_t kt_hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;

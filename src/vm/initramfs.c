@@ -174,20 +174,16 @@ static int by_mtime_desc(const void *a, const void *b)
 static void prune_cache(const char *dir)
 {
 	struct cache_entry *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	DIR *d = opendir(dir);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		struct cache_entry *nv;
-
 		if (strncmp(de->d_name, "base-", 5) || !strstr(de->d_name, ".cpio") ||
 		    strstr(de->d_name, ".tmp."))
 			continue;
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv)
+		if (kt_grow(v, n, cap, 16))
 			break;
-		v = nv;
 		v[n].p = kt_asprintf("%s/%s", dir, de->d_name);
 		if (v[n].p && stat(v[n].p, &v[n].st) == 0)
 			n++;

@@ -124,6 +124,31 @@ static void test_direct_cgroup_calls_observed(void **state)
 	kt_rm_rf(root);
 }
 
+/* The one string list and growth helper the modules share (util). */
+static void test_strlist_and_grow(void **state)
+{
+	struct kt_strlist l = { 0 };
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (; n < 20; n++) {
+		assert_int_equal(kt_grow(v, n, cap, 16), 0);
+		v[n] = (int)n;
+	}
+	assert_int_equal(cap, 32);
+	assert_int_equal(v[19], 19);
+	free(v);
+	assert_int_equal(kt_strlist_add(&l, "cg_0"), 0);
+	assert_int_equal(kt_strlist_addn(&l, "cg_1/a", 4), 0);
+	assert_int_equal(kt_strlist_addf(&l, "cg_%d", 2), 0);
+	assert_int_equal(l.n, 3);
+	assert_true(kt_strlist_has(&l, "cg_1"));
+	assert_false(kt_strlist_has(&l, "cg_1/a"));
+	kt_strlist_release(&l);
+	assert_int_equal(l.n, 0);
+	assert_null(l.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_llc_aligned_vs_spec),
 		cmocka_unit_test(test_setup_cgroups_without_guard),
 		cmocka_unit_test(test_direct_cgroup_calls_observed),
+		cmocka_unit_test(test_strlist_and_grow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
