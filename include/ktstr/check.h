@@ -145,13 +145,15 @@ struct kt_assert_result *kt_assert_expect_failure(struct kt_assert_result *r, co
  * Placement over samples of the running workers (kt_wc_*).  The scenario
  * layer samples each worker's schedstat run delay, current CPU, state and
  * allowed CPUs, and every CPU's idle time, about every 100 ms:
- *   work_conservation    a window fails when a worker waited >= 25 % of
- *                        it while a CPU it may use was idle >= 50 % of it
+ *   work_conservation    a worker waited >= 40 % of a 1 s stretch (twice
+ *                        sustained_samples windows, sliding) while a CPU
+ *                        it may use was idle >= 50 % of it, in two
+ *                        stretches in a row
  *   max_imbalance_ratio  max/min runnable workers per CPU, over the CPUs
  *                        the workers may use, judged only when there are
  *                        more runnable workers than such CPUs; an idle CPU
  *                        counts as half a task (idle beside 2 waiting: 4)
- * Either fails the test after sustained_samples consecutive windows.
+ * The imbalance fails after sustained_samples consecutive windows.
  *   llc_locality         (for tests that ask for it) a worker seen in
  *                        another LLC than at its previous sample in more
  *                        than 25 % of its samples (and more than 3 times)

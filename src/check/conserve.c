@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A window counts when a worker waited at least this share of it ... */
-#define WC_WAIT_FRAC 0.25
+/* A stretch counts when a worker waited at least this share of it ... */
+#define WC_WAIT_FRAC 0.40
 /* ... while a CPU it may use was idle at least this share of it. */
 #define WC_IDLE_FRAC 0.5
 /* An idle CPU counts as half a runnable task in the imbalance ratio, so
@@ -49,6 +49,27 @@ struct wc_llc {
 #define LLC_MOVE_FRAC 0.25
 #define LLC_MOVE_MIN 3
 
+/* One sample as the evaluator keeps it. */
+struct wc_snap {
+	double t_ms;
+	struct wc_prev *tasks;
+	size_t n;
+	uint64_t *idle;
+	unsigned ncpu;
+};
+
+/*
+ * Work conservation is judged over stretches of twice `sustained` windows
+ * (1 s at the defaults), sliding by one sample, and a finding needs two
+ * stretches in a row.  A healthy kernel may leave a worker waiting beside
+ * an idle CPU for a few hundred ms at a start or after a cpuset change;
+ * over a second that is under the 40 % a stacked pair (50 %) or trio
+ * (67 %) waits.
+ */
+#define WC_STRETCH(w) (2 * (w)->sustained)
+#define WC_FINDING_STRETCHES 2
+#define WC_RING 32
+
 /* One sustained violation, built while its streak lasts. */
 struct wc_finding {
 	double from_ms, to_ms;
@@ -56,6 +77,7 @@ struct wc_finding {
 	/* work conservation: the worker that waited most, summed over the streak */
 	char label[96];
 	double wait_ms, idle_ms;	/* its wait, and the mean idle time of its idle CPUs */
+	double stretch_ms;		/* over this stretch */
 	double span_ms;
 	struct kt_cpuset *idle_cpus;	/* allowed CPUs idle in the streak */
 	struct kt_cpuset *busy_cpus;	/* CPUs that ran workers in the streak */
@@ -69,12 +91,9 @@ struct kt_wc {
 	double wait_frac, idle_frac, imb_limit;
 	bool conserve_on;
 	unsigned sustained;
-	bool have_prev;
-	double prev_t;
-	struct wc_prev *prev;
-	size_t nprev;
-	uint64_t *prev_idle;
-	unsigned prev_ncpu;
+	/* the last WC_RING samples; [head] is the newest */
+	struct wc_snap ring[WC_RING];
+	unsigned nring, head;
 	/* current streaks */
 	struct wc_finding cur_wc, cur_imb;
 	bool in_wc, in_imb;
@@ -111,6 +130,8 @@ struct kt_wc *kt_wc_new(const struct kt_assert *a)
 	w->llc_on = m.llc_locality.set && m.llc_locality.v != 0;
 	w->sustained = m.sustained_samples.set && m.sustained_samples.v >= 1
 			       ? (unsigned)m.sustained_samples.v : 5;
+	if (WC_STRETCH(w) > WC_RING - 1)
+		w->sustained = (WC_RING - 1) / 2;
 	return w;
 }
 
@@ -122,17 +143,27 @@ void kt_wc_free(struct kt_wc *w)
 	finding_release(&w->cur_imb);
 	finding_release(&w->wc);
 	finding_release(&w->imb);
-	free(w->prev);
-	free(w->prev_idle);
+	for (unsigned i = 0; i < WC_RING; i++) {
+		free(w->ring[i].tasks);
+		free(w->ring[i].idle);
+	}
 	free(w->llc);
 	free(w);
 }
 
-static const struct wc_prev *prev_of(const struct kt_wc *w, pid_t tid)
+/* The sample `back` samples before the newest (0: the newest), or NULL. */
+static const struct wc_snap *snap_at(const struct kt_wc *w, unsigned back)
 {
-	for (size_t i = 0; i < w->nprev; i++)
-		if (w->prev[i].tid == tid)
-			return &w->prev[i];
+	if (back >= w->nring)
+		return NULL;
+	return &w->ring[(w->head + WC_RING - back) % WC_RING];
+}
+
+static const struct wc_prev *prev_of(const struct wc_snap *sn, pid_t tid)
+{
+	for (size_t i = 0; sn && i < sn->n; i++)
+		if (sn->tasks[i].tid == tid)
+			return &sn->tasks[i];
 	return NULL;
 }
 
@@ -141,6 +172,7 @@ static int remember(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks
 {
 	struct wc_prev *p = n ? malloc(n * sizeof(*p)) : NULL;
 	uint64_t *idle = ncpu ? malloc(ncpu * sizeof(*idle)) : NULL;
+	struct wc_snap *sn;
 
 	if ((n && !p) || (ncpu && !idle)) {
 		free(p);
@@ -152,25 +184,24 @@ static int remember(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks
 					 .llc = tasks[i].llc };
 	if (ncpu)
 		memcpy(idle, idle_ns, ncpu * sizeof(*idle));
-	free(w->prev);
-	free(w->prev_idle);
-	w->prev = p;
-	w->nprev = n;
-	w->prev_idle = idle;
-	w->prev_ncpu = ncpu;
-	w->prev_t = t_ms;
-	w->have_prev = true;
+	w->head = w->nring ? (w->head + 1) % WC_RING : 0;
+	sn = &w->ring[w->head];
+	free(sn->tasks);
+	free(sn->idle);
+	*sn = (struct wc_snap){ .t_ms = t_ms, .tasks = p, .n = n, .idle = idle, .ncpu = ncpu };
+	if (w->nring < WC_RING)
+		w->nring++;
 	return 0;
 }
 
 /* End a streak: keep it when it lasted the sustained window. */
 static void streak_end(struct kt_wc *w, struct wc_finding *cur, bool *in, struct wc_finding *keep,
-		       bool *have, unsigned *count)
+		       bool *have, unsigned *count, unsigned needed)
 {
 	if (!*in)
 		return;
 	*in = false;
-	if (cur->windows >= w->sustained) {
+	if (cur->windows >= needed) {
 		(*count)++;
 		if (!*have) {
 			*keep = *cur;
@@ -182,21 +213,28 @@ static void streak_end(struct kt_wc *w, struct wc_finding *cur, bool *in, struct
 	finding_release(cur);
 }
 
-static double idle_frac(const struct kt_wc *w, const uint64_t *idle_ns, unsigned ncpu, unsigned c,
-			double dt_ms)
+static double idle_frac(const struct wc_snap *base, const uint64_t *idle_ns, unsigned ncpu,
+			unsigned c, double dt_ms)
 {
-	if (c >= ncpu || c >= w->prev_ncpu || idle_ns[c] < w->prev_idle[c])
+	if (c >= ncpu || c >= base->ncpu || idle_ns[c] < base->idle[c])
 		return 0;
 	/* idle time moves in clock ticks: a window may read a tick over 100 % */
-	return fmin(1.0, (double)(idle_ns[c] - w->prev_idle[c]) / 1e6 / dt_ms);
+	return fmin(1.0, (double)(idle_ns[c] - base->idle[c]) / 1e6 / dt_ms);
 }
 
-/* The work-conservation part of one window; *hit says whether it violated. */
+/*
+ * Work conservation over the last `sustained` windows taken together
+ * (sliding by one sample): waits and idle time are booked in bursts (a
+ * delay when the wait ends, a descheduled vCPU all at once), so single
+ * windows swing while the stretch as a whole shows what happened.
+ * *hit says whether the stretch ending now violated.
+ */
 static int window_conserve(struct kt_wc *w, const struct kt_wc_task *tasks, size_t n,
-			   const uint64_t *idle_ns, unsigned ncpu, double t_ms, double dt, bool *hit)
+			   const uint64_t *idle_ns, unsigned ncpu, double t_ms, bool *hit)
 {
 	struct wc_finding *f = &w->cur_wc;
-	double best = -1, best_idle = 0;
+	const struct wc_snap *base = snap_at(w, WC_STRETCH(w) - 1);
+	double best = -1, best_idle = 0, dt;
 	size_t who = 0, best_n = 0;
 	unsigned waiting = 0;
 	KT_AUTO(kt_cpuset) idle_now = kt_cpuset_new();
@@ -204,8 +242,11 @@ static int window_conserve(struct kt_wc *w, const struct kt_wc_task *tasks, size
 	*hit = false;
 	if (!idle_now)
 		return -ENOMEM;
+	if (!base || t_ms <= base->t_ms)
+		return 0;
+	dt = t_ms - base->t_ms;
 	for (size_t i = 0; i < n; i++) {
-		const struct wc_prev *p = prev_of(w, tasks[i].tid);
+		const struct wc_prev *p = prev_of(base, tasks[i].tid);
 		double wait, idle_sum = 0;
 		size_t nidle = 0;
 
@@ -216,7 +257,7 @@ static int window_conserve(struct kt_wc *w, const struct kt_wc_task *tasks, size
 		if (wait < w->wait_frac)
 			continue;
 		kt_cpuset_for_each(c, tasks[i].allowed) {
-			double fr = idle_frac(w, idle_ns, ncpu, (unsigned)c, dt);
+			double fr = idle_frac(base, idle_ns, ncpu, (unsigned)c, dt);
 
 			if (fr >= w->idle_frac) {
 				nidle++;
@@ -240,26 +281,30 @@ static int window_conserve(struct kt_wc *w, const struct kt_wc_task *tasks, size
 	*hit = true;
 	if (!w->in_wc) {
 		memset(f, 0, sizeof(*f));
-		f->from_ms = t_ms - dt;
+		f->from_ms = base->t_ms;
 		f->idle_cpus = kt_cpuset_new();
 		f->busy_cpus = kt_cpuset_new();
 		if (!f->idle_cpus || !f->busy_cpus)
 			return -ENOMEM;
-		snprintf(f->label, sizeof(f->label), "%s", tasks[who].label ? tasks[who].label : "?");
 		w->in_wc = true;
 	}
 	f->to_ms = t_ms;
+	f->span_ms = t_ms - f->from_ms;
 	f->windows++;
-	f->span_ms += dt;
-	/* the worst worker of the first window names the streak; its numbers add up */
-	f->wait_ms += best * dt;
-	f->idle_ms += best_idle / (double)best_n * dt;
+	/* the worst stretch of the streak names the worker and the numbers */
+	if (best * dt >= f->wait_ms) {
+		snprintf(f->label, sizeof(f->label), "%s", tasks[who].label ? tasks[who].label : "?");
+		f->wait_ms = best * dt;
+		f->idle_ms = best_idle / (double)best_n * dt;
+		f->stretch_ms = dt;
+	}
 	if (waiting > f->waiting_tasks)
 		f->waiting_tasks = waiting;
 	if (kt_cpuset_or(f->idle_cpus, idle_now))
 		return -ENOMEM;
-	for (unsigned c = 0; c < ncpu && c < w->prev_ncpu; c++)
-		if (idle_frac(w, idle_ns, ncpu, c, dt) < w->idle_frac && kt_cpuset_set(f->busy_cpus, c))
+	for (unsigned c = 0; c < ncpu && c < base->ncpu; c++)
+		if (idle_frac(base, idle_ns, ncpu, c, dt) < w->idle_frac &&
+		    kt_cpuset_set(f->busy_cpus, c))
 			return -ENOMEM;
 	return 0;
 }
@@ -347,7 +392,7 @@ static struct wc_llc *llc_of(struct kt_wc *w, const struct kt_wc_task *t)
 static int track_llc(struct kt_wc *w, const struct kt_wc_task *tasks, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct wc_prev *p = prev_of(w, tasks[i].tid);
+		const struct wc_prev *p = prev_of(snap_at(w, 0), tasks[i].tid);
 		struct wc_llc *l;
 
 		if (tasks[i].llc < 0 || !p || p->llc < 0)
@@ -366,45 +411,47 @@ static int track_llc(struct kt_wc *w, const struct kt_wc_task *tasks, size_t n)
 int kt_wc_feed(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks, size_t n,
 	       const uint64_t *idle_ns, unsigned ncpu)
 {
-	double dt;
+	const struct wc_snap *last;
 	bool hit = false;
 	int err = 0;
 
 	if (!w)
 		return -EINVAL;
-	if (!w->have_prev || t_ms <= w->prev_t)
+	last = snap_at(w, 0);
+	if (!last || t_ms <= last->t_ms)
 		return remember(w, t_ms, tasks, n, idle_ns, ncpu);
-	dt = t_ms - w->prev_t;
 	w->windows++;
 	if (w->conserve_on) {
-		err = window_conserve(w, tasks, n, idle_ns, ncpu, t_ms, dt, &hit);
+		err = window_conserve(w, tasks, n, idle_ns, ncpu, t_ms, &hit);
 		if (err)
 			return err;
 		if (!hit)
-			streak_end(w, &w->cur_wc, &w->in_wc, &w->wc, &w->have_wc, &w->nwc);
+			streak_end(w, &w->cur_wc, &w->in_wc, &w->wc, &w->have_wc, &w->nwc,
+				   WC_FINDING_STRETCHES);
 	}
-	err = window_imbalance(w, tasks, n, t_ms, dt, &hit);
+	err = window_imbalance(w, tasks, n, t_ms, t_ms - last->t_ms, &hit);
 	if (!err && w->llc_on)
 		err = track_llc(w, tasks, n);
 	if (err)
 		return err;
 	if (!hit)
-		streak_end(w, &w->cur_imb, &w->in_imb, &w->imb, &w->have_imb, &w->nimb);
+		streak_end(w, &w->cur_imb, &w->in_imb, &w->imb, &w->have_imb, &w->nimb, w->sustained);
 	return remember(w, t_ms, tasks, n, idle_ns, ncpu);
 }
 
 /* Close open streaks (the run ended while they lasted). */
 static void flush(struct kt_wc *w)
 {
-	streak_end(w, &w->cur_wc, &w->in_wc, &w->wc, &w->have_wc, &w->nwc);
-	streak_end(w, &w->cur_imb, &w->in_imb, &w->imb, &w->have_imb, &w->nimb);
+	streak_end(w, &w->cur_wc, &w->in_wc, &w->wc, &w->have_wc, &w->nwc, WC_FINDING_STRETCHES);
+	streak_end(w, &w->cur_imb, &w->in_imb, &w->imb, &w->have_imb, &w->nimb, w->sustained);
 }
 
 bool kt_wc_violated(const struct kt_wc *w)
 {
 	if (!w)
 		return false;
-	return w->have_wc || w->have_imb || (w->in_wc && w->cur_wc.windows >= w->sustained) ||
+	return w->have_wc || w->have_imb ||
+	       (w->in_wc && w->cur_wc.windows >= WC_FINDING_STRETCHES) ||
 	       (w->in_imb && w->cur_imb.windows >= w->sustained);
 }
 
@@ -427,15 +474,16 @@ int kt_wc_check(struct kt_wc *w, struct kt_assert_result *res)
 		if (!idle || !busy)
 			return -ENOMEM;
 		kt_assert_result_fail(res,
-			"work conservation: for %s ms (+%s s to +%s s) %s waited %s %% of the time on a "
-			"run queue while CPU%s %s, which it may use, sat idle (%s %% of the time); up to "
-			"%u workers waited at once; CPUs busy: %s%s",
+			"work conservation: for %s ms (+%s s to +%s s) workers waited on a run queue "
+			"while CPU%s %s, which they may use, sat idle; worst: %s waited %s %% of %s ms "
+			"while its idle CPUs were idle %s %% of it; up to %u workers waited at once; "
+			"CPUs busy: %s%s",
 			kt_fmt_num(round(f->span_ms)).s, kt_fmt_num(f->from_ms / 1e3).s,
-			kt_fmt_num(f->to_ms / 1e3).s, f->label,
-			kt_fmt_num(f->span_ms > 0 ? f->wait_ms / f->span_ms * 100 : 0).s,
-			kt_cpuset_count(f->idle_cpus) == 1 ? "" : "s", idle,
-			kt_fmt_num(f->span_ms > 0 ? f->idle_ms / f->span_ms * 100 : 0).s, f->waiting_tasks,
-			*busy ? busy : "none", more ? more : "");
+			kt_fmt_num(f->to_ms / 1e3).s, kt_cpuset_count(f->idle_cpus) == 1 ? "" : "s", idle,
+			f->label, kt_fmt_num(f->stretch_ms > 0 ? f->wait_ms / f->stretch_ms * 100 : 0).s,
+			kt_fmt_num(round(f->stretch_ms)).s,
+			kt_fmt_num(f->stretch_ms > 0 ? f->idle_ms / f->stretch_ms * 100 : 0).s,
+			f->waiting_tasks, *busy ? busy : "none", more ? more : "");
 	}
 	if (w->have_imb) {
 		struct wc_finding *f = &w->imb;

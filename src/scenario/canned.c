@@ -60,6 +60,64 @@ static unsigned half_cpu(const struct kt_ctx *ctx, unsigned i)
 	return (unsigned)kt_cpuset_first(set);
 }
 
+/*
+ * Spread limit of the unpinned forms.  Among unpinned tasks a task's share
+ * also depends on which cgroups share its CPU at the moment (a CPU running
+ * one task of cg_0 beside two of cg_1 gives the cg_0 task half of it, the
+ * others a quarter, under a hierarchical scheduler), so healthy schedulers
+ * spread wider than on a shared CPU: measured 6-56 % under EEVDF and the
+ * fixture on TCG (1n2l2c1t, two runs of each form).  A task held to half
+ * the share of its peers still exceeds 100 %.  Fairness on a shared CPU is
+ * the pinned forms' job, at the default limit.
+ */
+#define UNPINNED_SPREAD_PCT 100
+
+static struct kt_assert unpinned_checks(const struct kt_ctx *ctx)
+{
+	struct kt_assert a = ctx->assert;
+
+	if (a.max_spread_pct.set && a.max_spread_pct.v < UNPINNED_SPREAD_PCT)
+		a.max_spread_pct = KT_SET(UNPINNED_SPREAD_PCT);
+	return a;
+}
+
+static struct kt_assert_result *run_unpinned(struct kt_ctx *ctx, const struct kt_step *steps)
+{
+	struct kt_assert checks = unpinned_checks(ctx);
+
+	return kt_execute_steps_with(ctx, steps, &checks);
+}
+
+/* Steps of a situation in its pinned or its unpinned form. */
+static struct kt_assert_result *run_form(struct kt_ctx *ctx, const struct kt_step *steps,
+					 bool unpinned)
+{
+	return unpinned ? run_unpinned(ctx, steps) : kt_execute_steps(ctx, steps);
+}
+
+static struct kt_assert_result *run_unpinned_defs(struct kt_ctx *ctx,
+						  const struct kt_cgroup_def *defs)
+{
+	const struct kt_step steps[] = {
+		{ .setup = defs, .hold = { .kind = KT_HOLD_FRAC, .frac = 1.0 } },
+		{ 0 },
+	};
+
+	return run_unpinned(ctx, steps);
+}
+
+/* Usable CPUs in a spec (at least 1, so worker counts stay positive). */
+static unsigned spec_cpus(const struct kt_ctx *ctx, struct kt_cpuset_spec spec)
+{
+	KT_AUTO(kt_cpuset) set = NULL;
+
+	if (kt_cpuset_spec_resolve(&spec, ctx->topo, &set, NULL) || !set || !kt_cpuset_count(set))
+		return 1;
+	return kt_cpuset_count(set);
+}
+
+#define ALL_USABLE KT_CPUSET_RANGE(0, 1)
+
 struct kt_assert_result *kt_scenario_steady(struct kt_ctx *ctx)
 {
 	const struct kt_cgroup_def defs[] = {
@@ -148,13 +206,10 @@ struct kt_assert_result *kt_scenario_oversubscribed(struct kt_ctx *ctx)
 	return kt_execute_defs(ctx, defs);
 }
 
-struct kt_assert_result *kt_scenario_cpuset_apply(struct kt_ctx *ctx)
+/* Disjoint cpusets applied halfway to the cgroups of `setup`. */
+static struct kt_assert_result *cpuset_apply(struct kt_ctx *ctx, const struct kt_cgroup_def *setup,
+					     bool unpinned)
 {
-	const struct kt_cgroup_def setup[] = {
-		KT_CGROUP("cg_0", .affinity = PIN(half_cpu(ctx, 0))),
-		KT_CGROUP("cg_1", .affinity = PIN(half_cpu(ctx, 1))),
-		{ 0 },
-	};
 	const struct kt_op apply[] = {
 		KT_OP_SET_CPUSET_("cg_0", half_spec(ctx, 0)),
 		KT_OP_SET_CPUSET_("cg_1", half_spec(ctx, 1)),
@@ -166,7 +221,18 @@ struct kt_assert_result *kt_scenario_cpuset_apply(struct kt_ctx *ctx)
 		{ 0 },
 	};
 
-	return kt_execute_steps(ctx, steps);
+	return run_form(ctx, steps, unpinned);
+}
+
+struct kt_assert_result *kt_scenario_cpuset_apply(struct kt_ctx *ctx)
+{
+	const struct kt_cgroup_def setup[] = {
+		KT_CGROUP("cg_0", .affinity = PIN(half_cpu(ctx, 0))),
+		KT_CGROUP("cg_1", .affinity = PIN(half_cpu(ctx, 1))),
+		{ 0 },
+	};
+
+	return cpuset_apply(ctx, setup, false);
 }
 
 struct kt_assert_result *kt_scenario_cpuset_clear(struct kt_ctx *ctx)
@@ -226,6 +292,19 @@ struct kt_assert_result *kt_scenario_cpuset_resize(struct kt_ctx *ctx)
 	return kt_execute_steps(ctx, steps);
 }
 
+/* The cgroups of `setup`, then `add` halfway. */
+static struct kt_assert_result *cgroup_add(struct kt_ctx *ctx, const struct kt_cgroup_def *setup,
+					   const struct kt_op *add, bool unpinned)
+{
+	const struct kt_step steps[] = {
+		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ .ops = add, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ 0 },
+	};
+
+	return run_form(ctx, steps, unpinned);
+}
+
 struct kt_assert_result *kt_scenario_cgroup_add(struct kt_ctx *ctx)
 {
 	const struct kt_cgroup_def setup[] = {
@@ -234,13 +313,22 @@ struct kt_assert_result *kt_scenario_cgroup_add(struct kt_ctx *ctx)
 		{ 0 },
 	};
 	const struct kt_op add[] = { KT_OP_ADD("cg_2", .affinity = PIN(usable_cpu(ctx, 2))), { 0 } };
+
+	return cgroup_add(ctx, setup, add, false);
+}
+
+/* The three cgroups of `setup`; cg_2 is removed halfway. */
+static struct kt_assert_result *cgroup_remove(struct kt_ctx *ctx, const struct kt_cgroup_def *setup,
+					      bool unpinned)
+{
+	const struct kt_op rm[] = { KT_OP_REMOVE("cg_2"), { 0 } };
 	const struct kt_step steps[] = {
 		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ .ops = add, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ .ops = rm, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
 		{ 0 },
 	};
 
-	return kt_execute_steps(ctx, steps);
+	return run_form(ctx, steps, unpinned);
 }
 
 struct kt_assert_result *kt_scenario_cgroup_remove(struct kt_ctx *ctx)
@@ -251,14 +339,8 @@ struct kt_assert_result *kt_scenario_cgroup_remove(struct kt_ctx *ctx)
 		KT_CGROUP("cg_2", .affinity = PIN(usable_cpu(ctx, 2))),
 		{ 0 },
 	};
-	const struct kt_op rm[] = { KT_OP_REMOVE("cg_2"), { 0 } };
-	const struct kt_step steps[] = {
-		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ .ops = rm, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ 0 },
-	};
 
-	return kt_execute_steps(ctx, steps);
+	return cgroup_remove(ctx, setup, false);
 }
 
 /* Pinned apart, then exchanged, then both on one CPU. */
@@ -457,7 +539,7 @@ static struct kt_assert_result *weighted_pair(struct kt_ctx *ctx, const char *wh
 	KT_AUTO(kt_cpuset) one = kt_cpuset_new();
 	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
 	struct kt_assert_result *part[2] = { NULL, NULL };
-	double per_worker[2] = { 0, 0 }, ratio, err_pct;
+	double per_worker[2] = { 0, 0 }, gap[2] = { 0, 0 }, ratio, err_pct, off_ms, turn_ms;
 	unsigned cpu = usable_cpu(ctx, 0);
 	int r;
 
@@ -505,6 +587,7 @@ static struct kt_assert_result *weighted_pair(struct kt_ctx *ctx, const char *wh
 		kt_scen_collect_entry(&l->e[i], &ctx->assert, part[i]);
 		if (part[i]->stats.workers)
 			per_worker[i] = (double)part[i]->stats.cpu_time_ns / part[i]->stats.workers;
+		gap[i] = part[i]->stats.worst_gap_ms;
 		kt_assert_result_merge(res, part[i]);
 	}
 	kt_scen_placement_check(ctx, res);
@@ -512,10 +595,18 @@ static struct kt_assert_result *weighted_pair(struct kt_ctx *ctx, const char *wh
 	kt_assert_result_free(part[1]);
 	ratio = per_worker[1] > 0 ? per_worker[0] / per_worker[1] : 0;
 	err_pct = (ratio / expected - 1) * 100;
+	/* as for spread: a fair run may end up to one scheduling turn off the
+	 * ideal split, and a turn is as long as the longest wait anyone had */
+	off_ms = fabs(per_worker[0] - expected * per_worker[1]) / 1e6;
+	turn_ms = fmax(gap[0], gap[1]);
 	if (!per_worker[0] || !per_worker[1])
 		kt_assert_result_fail(res, "%s: no CPU time to compare (%s: %.0f ms, %s: %.0f ms per worker)",
 				      what, w[0].label, per_worker[0] / 1e6, w[1].label,
 				      per_worker[1] / 1e6);
+	else if (fabs(err_pct) > WEIGHT_TOLERANCE_PCT && off_ms <= turn_ms)
+		kt_assert_result_note(res, "%s: CPU time ratio %.2f, expected %.2f: %.0f ms off the "
+				      "weighted split, within one scheduling turn (longest wait %.0f ms)",
+				      what, ratio, expected, off_ms, turn_ms);
 	else if (fabs(err_pct) > WEIGHT_TOLERANCE_PCT)
 		kt_assert_result_fail(res, "%s not honoured: %s got %.0f ms of CPU per worker, %s %.0f ms: "
 				      "ratio %.2f, expected %.2f (within %.0f %%)", what, w[0].label,
@@ -550,64 +641,13 @@ struct kt_assert_result *kt_scenario_nice_weight(struct kt_ctx *ctx)
 
 /* ---- unpinned forms ------------------------------------------------------ */
 /*
- * The same situations with placement left to the scheduler: no worker is
+ * The situations above with placement left to the scheduler: no worker is
  * pinned, and every cgroup gets a whole multiple of its CPUs in workers,
  * so that a placement exists in which every worker gets the same share
  * (the spread check judges shares, and with 4 tasks on 3 CPUs even a
  * perfect scheduler leaves one pair sharing).  Work conservation and the
  * imbalance ratio, on by default, judge where the tasks went.
  */
-
-/*
- * Spread limit of the unpinned forms.  Among unpinned tasks a task's share
- * also depends on which cgroups share its CPU at the moment (a CPU running
- * one task of cg_0 beside two of cg_1 gives the cg_0 task half of it, the
- * others a quarter, under a hierarchical scheduler), so healthy schedulers
- * spread wider than on a shared CPU: measured 6-56 % under EEVDF and the
- * fixture on TCG (1n2l2c1t, two runs of each form).  A task held to half
- * the share of its peers still exceeds 100 %.  Fairness on a shared CPU is
- * the pinned forms' job, at the default limit.
- */
-#define UNPINNED_SPREAD_PCT 100
-
-static struct kt_assert unpinned_checks(const struct kt_ctx *ctx)
-{
-	struct kt_assert a = ctx->assert;
-
-	if (a.max_spread_pct.set && a.max_spread_pct.v < UNPINNED_SPREAD_PCT)
-		a.max_spread_pct = KT_SET(UNPINNED_SPREAD_PCT);
-	return a;
-}
-
-static struct kt_assert_result *run_unpinned(struct kt_ctx *ctx, const struct kt_step *steps)
-{
-	struct kt_assert checks = unpinned_checks(ctx);
-
-	return kt_execute_steps_with(ctx, steps, &checks);
-}
-
-static struct kt_assert_result *run_unpinned_defs(struct kt_ctx *ctx,
-						  const struct kt_cgroup_def *defs)
-{
-	const struct kt_step steps[] = {
-		{ .setup = defs, .hold = { .kind = KT_HOLD_FRAC, .frac = 1.0 } },
-		{ 0 },
-	};
-
-	return run_unpinned(ctx, steps);
-}
-
-/* Usable CPUs in a spec (at least 1, so worker counts stay positive). */
-static unsigned spec_cpus(const struct kt_ctx *ctx, struct kt_cpuset_spec spec)
-{
-	KT_AUTO(kt_cpuset) set = NULL;
-
-	if (kt_cpuset_spec_resolve(&spec, ctx->topo, &set, NULL) || !set || !kt_cpuset_count(set))
-		return 1;
-	return kt_cpuset_count(set);
-}
-
-#define ALL_USABLE KT_CPUSET_RANGE(0, 1)
 
 /* Two cgroups over all usable CPUs, one worker per CPU each. */
 struct kt_assert_result *kt_scenario_steady_unpinned(struct kt_ctx *ctx)
@@ -662,18 +702,8 @@ struct kt_assert_result *kt_scenario_cpuset_apply_unpinned(struct kt_ctx *ctx)
 		KT_CGROUP("cg_1", .cpuset = ALL_USABLE, .workers = 2 * spec_cpus(ctx, half_spec(ctx, 1))),
 		{ 0 },
 	};
-	const struct kt_op apply[] = {
-		KT_OP_SET_CPUSET_("cg_0", half_spec(ctx, 0)),
-		KT_OP_SET_CPUSET_("cg_1", half_spec(ctx, 1)),
-		{ 0 },
-	};
-	const struct kt_step steps[] = {
-		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ .ops = apply, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ 0 },
-	};
 
-	return run_unpinned(ctx, steps);
+	return cpuset_apply(ctx, setup, true);
 }
 
 /* Two cgroups over all usable CPUs, a third joins halfway. */
@@ -686,13 +716,8 @@ struct kt_assert_result *kt_scenario_cgroup_add_unpinned(struct kt_ctx *ctx)
 		{ 0 },
 	};
 	const struct kt_op add[] = { KT_OP_ADD("cg_2", .cpuset = ALL_USABLE, .workers = m), { 0 } };
-	const struct kt_step steps[] = {
-		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ .ops = add, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ 0 },
-	};
 
-	return run_unpinned(ctx, steps);
+	return cgroup_add(ctx, setup, add, true);
 }
 
 /* Three cgroups over all usable CPUs, one leaves halfway. */
@@ -705,14 +730,8 @@ struct kt_assert_result *kt_scenario_cgroup_remove_unpinned(struct kt_ctx *ctx)
 		KT_CGROUP("cg_2", .cpuset = ALL_USABLE, .workers = m),
 		{ 0 },
 	};
-	const struct kt_op rm[] = { KT_OP_REMOVE("cg_2"), { 0 } };
-	const struct kt_step steps[] = {
-		{ .setup = setup, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ .ops = rm, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
-		{ 0 },
-	};
 
-	return run_unpinned(ctx, steps);
+	return cgroup_remove(ctx, setup, true);
 }
 
 /* Sibling leaves compete under each parent's cpuset, placed by the scheduler. */

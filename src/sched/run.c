@@ -22,7 +22,7 @@
 
 #define SCX_SYSFS "/sys/kernel/sched_ext"
 #define TRACEFS "/sys/kernel/tracing"
-#define ATTACH_TIMEOUT_DFL_MS 10000u
+#define ATTACH_TIMEOUT_DFL_MS 30000u
 #define STOP_TERM_MS 5000u
 #define DISABLE_WAIT_MS 5000u
 /* The disable report reaches the log shortly after the state flips. */

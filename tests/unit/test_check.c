@@ -810,24 +810,48 @@ static void test_wc_stacked_beside_idle_cpu(void **state)
 	struct kt_wc *w = kt_wc_new(&a);
 	double t = 1000;
 
-	/* four windows: not sustained yet */
-	wc_run(w, 4, 2, wait, cpu, allowed, 2, idle, &t);
+	/* ten windows: one 1 s stretch, not the two a finding needs */
+	wc_run(w, 10, 2, wait, cpu, allowed, 2, idle, &t);
 	assert_false(kt_wc_violated(w));
 	kt_wc_free(w);
 	w = kt_wc_new(&a);
 	t = 1000;
-	wc_run(w, 6, 2, wait, cpu, allowed, 2, idle, &t);
+	wc_run(w, 11, 2, wait, cpu, allowed, 2, idle, &t);
 	assert_true(kt_wc_violated(w));
 	assert_int_equal(kt_wc_check(w, res), 0);
 	assert_false(res->passed);
 	assert_int_equal(res->n_details, 1);	/* work conservation; imbalance: 2 tasks on 2 CPUs */
-	assert_non_null(strstr(res->details[0], "work conservation: for 600 ms"));
-	assert_non_null(strstr(res->details[0], "cg_0/worker 0 (tid 100) waited 50 %"));
-	assert_non_null(strstr(res->details[0], "while CPU 1, which it may use, sat idle (100 %"));
+	/* judged over 1 s stretches: two of them, +1.0-2.0 and +1.1-2.1 s */
+	assert_non_null(strstr(res->details[0], "work conservation: for 1100 ms (+1 s to +2.1 s)"));
+	assert_non_null(strstr(res->details[0], "while CPU 1, which they may use, sat idle"));
+	assert_non_null(strstr(res->details[0], "cg_0/worker 0 (tid 100) waited 50 % of 1000 ms while "
+					       "its idle CPUs were idle 100 % of it"));
 	assert_non_null(strstr(res->details[0], "up to 2 workers waited at once; CPUs busy: 0"));
 	/* reported once */
 	kt_assert_result_free(kt_take_ptr(res));
 	res = kt_assert_result_new();
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* A healthy start: a worker waits 300 ms beside an idle CPU, then the
+ * scheduler moves it.  Not a finding. */
+static void test_wc_transient_wait_passes(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) both = cpus_of("0-1");
+	const struct kt_cpuset *allowed[] = { both, both };
+	const double wait_start[] = { 0, 100 }, wait_later[] = { 0, 0 };
+	const double idle_start[] = { 0, 100 }, idle_later[] = { 0, 0 };
+	const int stacked[] = { 0, 0 }, apart[] = { 0, 1 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 0;
+
+	wc_run(w, 3, 2, wait_start, stacked, allowed, 2, idle_start, &t);
+	wc_run(w, 20, 2, wait_later, apart, allowed, 2, idle_later, &t);
+	assert_false(kt_wc_violated(w));
 	assert_int_equal(kt_wc_check(w, res), 0);
 	assert_true(res->passed);
 	kt_wc_free(w);
@@ -918,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_fail_first),
 		cmocka_unit_test(test_wc_stacked_beside_idle_cpu),
 		cmocka_unit_test(test_wc_pinned_and_healthy_pass),
+		cmocka_unit_test(test_wc_transient_wait_passes),
 		cmocka_unit_test(test_wc_imbalance_among_allowed_cpus),
 	};
 
