@@ -35,7 +35,16 @@ struct wc_prev {
 	pid_t tid;
 	uint64_t run_delay_ns;
 	int llc;
+	uint64_t allowed;		/* hash of its allowed CPUs */
 };
+
+/* A task's allowed CPUs, reduced to a number that tells two sets apart. */
+static uint64_t allowed_hash(const struct kt_cpuset *s)
+{
+	KT_AUTOFREE char *list = s ? kt_cpuset_format(s) : NULL;
+
+	return list ? kt_hash_str(list) : 0;
+}
 
 /* LLC moves of one worker, across samples. */
 struct wc_llc {
@@ -181,7 +190,8 @@ static int remember(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks
 	}
 	for (size_t i = 0; i < n; i++)
 		p[i] = (struct wc_prev){ .tid = tasks[i].tid, .run_delay_ns = tasks[i].run_delay_ns,
-					 .llc = tasks[i].llc };
+					 .llc = tasks[i].llc,
+					 .allowed = w->conserve_on ? allowed_hash(tasks[i].allowed) : 0 };
 	if (ncpu)
 		memcpy(idle, idle_ns, ncpu * sizeof(*idle));
 	w->head = w->nring ? (w->head + 1) % WC_RING : 0;
@@ -250,7 +260,10 @@ static int window_conserve(struct kt_wc *w, const struct kt_wc_task *tasks, size
 		double wait, idle_sum = 0;
 		size_t nidle = 0;
 
-		if (!p || !tasks[i].allowed || tasks[i].run_delay_ns < p->run_delay_ns)
+		/* a stretch over which its CPUs changed (a cpuset grown, an
+		 * affinity op) would judge old waits by the new CPUs: skip it */
+		if (!p || !tasks[i].allowed || tasks[i].run_delay_ns < p->run_delay_ns ||
+		    p->allowed != allowed_hash(tasks[i].allowed))
 			continue;
 		/* a delay is booked when the wait ends: one window may hold more */
 		wait = fmin(1.0, (double)(tasks[i].run_delay_ns - p->run_delay_ns) / 1e6 / dt);

@@ -774,7 +774,14 @@ static void wc_run(struct kt_wc *w, unsigned windows, size_t n, const double *wa
 {
 	static char labels[8][32];
 	struct kt_wc_task tasks[8];
-	uint64_t delay[8] = { 0 }, idle[8] = { 0 };
+	/* the counters go on across calls that go on in time */
+	static uint64_t delay[8], idle[8];
+	static double last_t = -1;
+
+	if (*t <= last_t) {
+		memset(delay, 0, sizeof(delay));
+		memset(idle, 0, sizeof(idle));
+	}
 
 	for (unsigned k = 0; k <= windows; k++, *t += 100) {
 		for (size_t i = 0; i < n; i++) {
@@ -785,6 +792,7 @@ static void wc_run(struct kt_wc *w, unsigned windows, size_t n, const double *wa
 			delay[i] += (uint64_t)(wait_ms[i] * 1e6);
 		}
 		assert_int_equal(kt_wc_feed(w, *t, tasks, n, idle, ncpu), 0);
+		last_t = *t;
 		for (unsigned c = 0; c < ncpu; c++)
 			idle[c] += (uint64_t)(idle_ms[c] * 1e6);
 	}
@@ -851,6 +859,29 @@ static void test_wc_transient_wait_passes(void **state)
 
 	wc_run(w, 3, 2, wait_start, stacked, allowed, 2, idle_start, &t);
 	wc_run(w, 20, 2, wait_later, apart, allowed, 2, idle_later, &t);
+	assert_false(kt_wc_violated(w));
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* Waits from before a cpuset grew are not judged by the grown cpuset: the
+ * workers shared CPU 0 while it was all they had, then spread at once. */
+static void test_wc_allowed_change_resets(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) zero = cpus_of("0");
+	KT_AUTO(kt_cpuset) both = cpus_of("0-1");
+	const struct kt_cpuset *before[] = { zero, zero }, *after[] = { both, both };
+	const double wait_before[] = { 50, 50 }, wait_after[] = { 0, 0 };
+	const double idle_before[] = { 0, 100 }, idle_after[] = { 0, 0 };
+	const int stacked[] = { 0, 0 }, apart[] = { 0, 1 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 0;
+
+	wc_run(w, 12, 2, wait_before, stacked, before, 2, idle_before, &t);
+	wc_run(w, 20, 2, wait_after, apart, after, 2, idle_after, &t);
 	assert_false(kt_wc_violated(w));
 	assert_int_equal(kt_wc_check(w, res), 0);
 	assert_true(res->passed);
@@ -943,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_wc_stacked_beside_idle_cpu),
 		cmocka_unit_test(test_wc_pinned_and_healthy_pass),
 		cmocka_unit_test(test_wc_transient_wait_passes),
+		cmocka_unit_test(test_wc_allowed_change_resets),
 		cmocka_unit_test(test_wc_imbalance_among_allowed_cpus),
 	};
 
