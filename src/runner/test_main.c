@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check/check_json.h"
+#include "runner/gauntlet.h"
 #include "util/util.h"
 #include "vm/vm_internal.h"
 
@@ -45,6 +46,8 @@ static const char usage_text[] =
 	"  --tap              print TAP instead of verdict lines\n"
 	"  --junit FILE       write a JUnit XML report\n"
 	"  --json DIR         write one JSON result per test into DIR\n"
+	"  --gauntlet         every test on every suitable preset, profile and kernel\n"
+	"                     (`--gauntlet --help` for its options)\n"
 	"  -v, --verbose      show timelines and console tails for every test\n";
 
 static bool matches(const struct opts *o, const char *name)
@@ -417,6 +420,8 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	kt_runner_set_tests(begin, end);
 	if (kt_guest_is_init())
 		kt_guest_main(kt_runner_guest_modes());
+	if (kt_gauntlet_wanted(argc, argv))
+		return kt_gauntlet_test_main(argc, argv, begin, end);
 	while ((opt = getopt_long(argc, argv, "hvj:", longopts, NULL)) != -1) {
 		char *endp;
 

@@ -1,0 +1,192 @@
+/*
+ * How long one variant takes: a model of boot and teardown cost by CPU
+ * count (quadratic, because under TCG every vCPU is emulated by one host
+ * thread and bring-up and the scheduler's per-CPU work both grow) plus the
+ * test's duration.  Fitted to this machine's past runs when there are
+ * enough of them; shards use the defaults so every machine splits alike.
+ */
+#include "runner/gauntlet.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <string.h>
+
+#include "util/util.h"
+
+void kt_estimate_default(struct kt_estimate *e)
+{
+	/* 2.25 s of overhead at 4 CPUs (bench/overhead), ~18 s at 128 */
+	*e = (struct kt_estimate){ .base_s = 2.0, .per_cpu_s = 0.06, .per_cpu2_s = 0.0005 };
+}
+
+double kt_estimate_run(const struct kt_estimate *e, unsigned cpus, double duration_s)
+{
+	double c = cpus, over = e->base_s + e->per_cpu_s * c + e->per_cpu2_s * c * c;
+
+	return (over < 0.5 ? 0.5 : over) + (duration_s > 0 ? duration_s : 2.0);
+}
+
+/* Solve the n x n system a x = b in place (Gaussian elimination, partial
+ * pivoting); false when it is (nearly) singular. */
+static bool solve(double a[3][3], double b[3], int n)
+{
+	for (int c = 0; c < n; c++) {
+		int p = c;
+
+		for (int r = c + 1; r < n; r++)
+			if (fabs(a[r][c]) > fabs(a[p][c]))
+				p = r;
+		if (fabs(a[p][c]) < 1e-9)
+			return false;
+		for (int k = 0; k < n; k++) {
+			double t = a[c][k];
+
+			a[c][k] = a[p][k];
+			a[p][k] = t;
+		}
+		double t = b[c];
+		b[c] = b[p];
+		b[p] = t;
+		for (int r = 0; r < n; r++) {
+			double f;
+
+			if (r == c)
+				continue;
+			f = a[r][c] / a[c][c];
+			for (int k = c; k < n; k++)
+				a[r][k] -= f * a[c][k];
+			b[r] -= f * b[c];
+		}
+	}
+	for (int c = 0; c < n; c++)
+		b[c] /= a[c][c];
+	return true;
+}
+
+/* Least squares over the basis 1, c, c^2 (first `terms` of them). */
+static bool fit(const unsigned *cpus, const double *y, size_t n, int terms, double out[3])
+{
+	double a[3][3] = { { 0 } }, b[3] = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		double c = cpus[i], basis[3] = { 1, c, c * c };
+
+		for (int r = 0; r < terms; r++) {
+			for (int k = 0; k < terms; k++)
+				a[r][k] += basis[r] * basis[k];
+			b[r] += basis[r] * y[i];
+		}
+	}
+	if (!solve(a, b, terms))
+		return false;
+	for (int i = 0; i < 3; i++)
+		out[i] = i < terms ? b[i] : 0;
+	return true;
+}
+
+void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *overhead_s,
+		     size_t n)
+{
+	unsigned distinct[3];
+	size_t nd = 0;
+	double c[3];
+
+	if (n < 3)
+		return;
+	for (size_t i = 0; i < n && nd < 3; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < nd; k++)
+			seen |= distinct[k] == cpus[i];
+		if (!seen)
+			distinct[nd++] = cpus[i];
+	}
+	/* as many terms as distinct CPU counts allow; a negative slope is noise
+	 * (more CPUs never boot faster), so drop to fewer terms then */
+	for (int terms = (int)nd; terms >= 1; terms--) {
+		if (!fit(cpus, overhead_s, n, terms, c))
+			continue;
+		if (c[1] < 0 || c[2] < 0)
+			continue;
+		if (terms == 1) {
+			/* one CPU count seen: keep the default growth, move the level */
+			struct kt_estimate d;
+			double mean_c = 0;
+
+			kt_estimate_default(&d);
+			for (size_t i = 0; i < n; i++)
+				mean_c += cpus[i];
+			mean_c /= (double)n;
+			c[1] = d.per_cpu_s;
+			c[2] = d.per_cpu2_s;
+			c[0] -= c[1] * mean_c + c[2] * mean_c * mean_c;
+		}
+		*e = (struct kt_estimate){ c[0], c[1], c[2], n };
+		return;
+	}
+}
+
+/* nftw has no context pointer: the one learning walk at a time keeps its
+ * observations here (the runner learns once, before its threads start). */
+static struct {
+	unsigned *cpus;
+	double *over;
+	size_t n, cap;
+} obs;
+
+static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	json_t *doc, *timings;
+	const char *topo, *verdict;
+	struct kt_topo_spec spec;
+	double wall, dur;
+	size_t len = strlen(path);
+
+	if (type != FTW_F || len < 5 || strcmp(path + len - 5, ".json"))
+		return 0;
+	doc = json_load_file(path, 0, NULL);
+	timings = json_object_get(doc, "timings");
+	topo = json_string_value(json_object_get(doc, "topology"));
+	verdict = json_string_value(json_object_get(doc, "verdict"));
+	wall = json_number_value(json_object_get(timings, "wall_s"));
+	dur = json_integer_value(json_object_get(json_object_get(doc, "request"), "duration_ms")) / 1e3;
+	if (topo && verdict && (!strcmp(verdict, "pass") || !strcmp(verdict, "fail")) && wall > 0 &&
+	    !json_is_true(json_object_get(doc, "host")) && !kt_topo_spec_parse(topo, &spec, NULL)) {
+		if (obs.n == obs.cap) {
+			size_t nc = obs.cap ? obs.cap * 2 : 256;
+			unsigned *c = realloc(obs.cpus, nc * sizeof(*c));
+			double *o = c ? realloc(obs.over, nc * sizeof(*o)) : NULL;
+
+			if (c)
+				obs.cpus = c;
+			if (!o) {
+				json_decref(doc);
+				return -1;
+			}
+			obs.over = o;
+			obs.cap = nc;
+		}
+		obs.cpus[obs.n] = kt_topo_spec_cpus(&spec);
+		obs.over[obs.n++] = wall - dur;
+	}
+	json_decref(doc);
+	return 0;
+}
+
+int kt_estimate_learn(struct kt_estimate *e, const char *runs_dir)
+{
+	int rc;
+
+	kt_estimate_default(e);
+	memset(&obs, 0, sizeof(obs));
+	rc = nftw(runs_dir, visit, 16, FTW_PHYS);
+	if (rc == 0)
+		kt_estimate_fit(e, obs.cpus, obs.over, obs.n);
+	free(obs.cpus);
+	free(obs.over);
+	memset(&obs, 0, sizeof(obs));
+	if (rc < 0 && errno == ENOENT)
+		return 0;
+	return rc ? -EIO : 0;
+}
