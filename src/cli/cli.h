@@ -77,5 +77,8 @@ int kt_cmd_kernel(int argc, char **argv);
 int kt_cmd_cleanup(int argc, char **argv);
 int kt_cmd_list(int argc, char **argv);
 int kt_cmd_run(int argc, char **argv);
+int kt_cmd_gauntlet(int argc, char **argv);
+int kt_cmd_compare(int argc, char **argv);
+int kt_cmd_report(int argc, char **argv);
 
 #endif

@@ -1,0 +1,3 @@
+/* placeholder */
+#include "cli/cli.h"
+int kt_cmd_report(int argc, char **argv) { return KT_EXIT_USAGE; }
