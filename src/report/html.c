@@ -263,10 +263,13 @@ static void timeline(FILE *f, json_t *doc)
 	json_t *timings = json_object_get(g, "timings"), *diag = json_object_get(g, "scheduler_diag");
 	json_t *workers = json_object_get(g, "workers");
 	json_t *series = json_object_get(json_object_get(g, "monitor"), "series");
+	json_t *stats = json_object_get(json_object_get(g, "result"), "stats");
 	double setup = json_number_value(json_object_get(timings, "setup_ms"));
 	double run = json_number_value(json_object_get(timings, "run_ms"));
+	double init = json_number_value(json_object_get(g, "guest_init_ms"));
+	/* died_at_ms is guest uptime; the timeline counts from init's start */
 	double died = json_is_true(json_object_get(diag, "died"))
-		      ? json_number_value(json_object_get(diag, "died_at_ms")) : -1;
+		      ? json_number_value(json_object_get(diag, "died_at_ms")) - init : -1;
 	struct scale s = { .t1 = setup + run };
 	size_t nw = json_array_size(workers);
 	size_t ncpu = json_array_size(json_array_get(json_object_get(series, "nr_running"), 0));
@@ -325,6 +328,18 @@ static void timeline(FILE *f, json_t *doc)
 	y = workers_lanes(f, workers, &s, y);
 	y = runqueue_lanes(f, series, &s, y);
 	fputs("</svg>\n", f);
+	if (json_number_value(json_object_get(stats, "worst_gap_ms")) > 0) {
+		fprintf(f, "<p class=\"note\">worst gap %.0f ms",
+			json_number_value(json_object_get(stats, "worst_gap_ms")));
+		if (str(stats, "worst_gap_worker")) {
+			fputs(": ", f);
+			esc(f, str(stats, "worst_gap_worker"));
+		}
+		if (json_is_integer(json_object_get(stats, "worst_gap_cpu")))
+			fprintf(f, " on CPU %lld",
+				(long long)json_integer_value(json_object_get(stats, "worst_gap_cpu")));
+		fputs("</p>\n", f);
+	}
 	if (!nw || !ncpu)
 		fprintf(f, "<p class=\"note\">%s%s%s</p>\n",
 			!nw ? "This result has no per-worker progress samples" : "",
