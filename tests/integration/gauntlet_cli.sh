@@ -66,6 +66,15 @@ for k in 1 2; do
 done
 check "each shard kept its result in a runs directory keyed by kernel/scheduler/preset/profile" \
 	[ "$(find "$out"/shard1 "$out"/shard2 -path '*/EEVDF/tiny-*/default/steady.r1.json' | wc -l)" = 2 ]
+validate() {   # FILE: against the result schema
+	/usr/bin/python3 - "$1" <<'PY'
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open("docs/result-schema.json")))
+PY
+}
+f=$(find "$out/shard1" -name 'steady.r1.json' | head -1)
+check "a gauntlet result validates against the schema, variant and commit included" validate "$f"
+check "  ... with the commit it was built from" grep -q "\"commit\": \"$(cat "$B/commit")\"" "$f"
 $K report merge --expect "$out/expect.txt" "$out/merged" "$out/shard1" "$out/shard2" > "$out/m.txt" 2>&1
 expect_rc "report merge of the two shards: $(cat "$out/m.txt")" 0 $?
 check "  ... JUnit validates" xmllint --noout --schema tests/data/junit.xsd "$out/merged/junit.xml"
