@@ -165,8 +165,9 @@ static size_t values(json_t *docs, const char *path, double *out, size_t max)
 		json_t *d = json_array_get(docs, i);
 		const char *v = json_string_value(json_object_get(d, "verdict"));
 
-		/* only runs that completed carry meaningful numbers */
-		if (v && !strcmp(v, "pass") && kt_compare_value(d, path, &out[n]))
+		/* runs that completed carry meaningful numbers, failed or not;
+		 * errors and skips have none */
+		if (v && (!strcmp(v, "pass") || !strcmp(v, "fail")) && kt_compare_value(d, path, &out[n]))
 			n++;
 	}
 	return n;
