@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -85,15 +86,34 @@ static bool fit(const unsigned *cpus, const double *y, size_t n, int terms, doub
 	return true;
 }
 
-void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *overhead_s,
-		     size_t n)
+void kt_estimate_release(struct kt_estimate *e)
+{
+	for (size_t i = 0; i < e->n_tests; i++)
+		free(e->tests[i].name);
+	free(e->tests);
+	e->tests = NULL;
+	e->n_tests = 0;
+}
+
+double kt_estimate_test_run(const struct kt_estimate *e, const char *name, unsigned cpus,
+			    double duration_s)
+{
+	double t = kt_estimate_run(e, cpus, duration_s);
+
+	for (size_t i = 0; name && i < e->n_tests; i++)
+		if (!strcmp(e->tests[i].name, name))
+			t += e->tests[i].extra_s;
+	return t < 0.5 ? 0.5 : t;
+}
+
+/* The CPU-count part of the model alone, fitted to y. */
+static void fit_cpu_model(struct kt_estimate *e, const unsigned *cpus, const double *overhead_s,
+			  size_t n)
 {
 	unsigned distinct[3];
 	size_t nd = 0;
 	double c[3];
 
-	if (n < 3)
-		return;
 	for (size_t i = 0; i < n && nd < 3; i++) {
 		bool seen = false;
 
@@ -122,8 +142,69 @@ void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *
 			c[2] = d.per_cpu2_s;
 			c[0] -= c[1] * mean_c + c[2] * mean_c * mean_c;
 		}
-		*e = (struct kt_estimate){ c[0], c[1], c[2], n };
+		e->base_s = c[0];
+		e->per_cpu_s = c[1];
+		e->per_cpu2_s = c[2];
+		e->samples = n;
 		return;
+	}
+}
+
+static size_t test_index(struct kt_estimate *e, const char *name)
+{
+	struct kt_estimate_test *t;
+
+	for (size_t i = 0; i < e->n_tests; i++)
+		if (!strcmp(e->tests[i].name, name))
+			return i;
+	t = realloc(e->tests, (e->n_tests + 1) * sizeof(*t));
+	if (!t)
+		return SIZE_MAX;
+	e->tests = t;
+	t[e->n_tests] = (struct kt_estimate_test){ strdup(name), 0 };
+	return t[e->n_tests].name ? e->n_tests++ : SIZE_MAX;
+}
+
+void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *overhead_s,
+		     const char *const *names, size_t n)
+{
+	KT_AUTOFREE size_t *ti = NULL;
+	KT_AUTOFREE double *y = NULL;
+	KT_AUTOFREE double *sum = NULL;
+	KT_AUTOFREE size_t *cnt = NULL;
+
+	if (n < 3)
+		return;
+	if (!names) {
+		fit_cpu_model(e, cpus, overhead_s, n);
+		return;
+	}
+	ti = calloc(n, sizeof(*ti));
+	y = calloc(n, sizeof(*y));
+	if (!ti || !y)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ti[i] = test_index(e, names[i] ? names[i] : "");
+	sum = calloc(e->n_tests + 1, sizeof(*sum));
+	cnt = calloc(e->n_tests + 1, sizeof(*cnt));
+	if (!sum || !cnt)
+		return;
+	/* alternate: the CPU model on what the tests' own terms leave, then
+	 * each test's term as its mean residual under the model */
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < n; i++)
+			y[i] = overhead_s[i] - (ti[i] == SIZE_MAX ? 0 : e->tests[ti[i]].extra_s);
+		fit_cpu_model(e, cpus, y, n);
+		memset(sum, 0, e->n_tests * sizeof(*sum));
+		memset(cnt, 0, e->n_tests * sizeof(*cnt));
+		for (size_t i = 0; i < n; i++) {
+			if (ti[i] == SIZE_MAX)
+				continue;
+			sum[ti[i]] += overhead_s[i] - (kt_estimate_run(e, cpus[i], 1e-9) - 1e-9);
+			cnt[ti[i]]++;
+		}
+		for (size_t t = 0; t < e->n_tests; t++)
+			e->tests[t].extra_s = cnt[t] ? sum[t] / (double)cnt[t] : 0;
 	}
 }
 
@@ -132,13 +213,14 @@ void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *
 static struct {
 	unsigned *cpus;
 	double *over;
+	char **names;
 	size_t n, cap;
 } obs;
 
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	json_t *doc, *timings;
-	const char *topo, *verdict;
+	const char *topo, *verdict, *test;
 	struct kt_topo_spec spec;
 	double wall, dur;
 	size_t len = strlen(path);
@@ -157,16 +239,22 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 			size_t nc = obs.cap ? obs.cap * 2 : 256;
 			unsigned *c = realloc(obs.cpus, nc * sizeof(*c));
 			double *o = c ? realloc(obs.over, nc * sizeof(*o)) : NULL;
+			char **nm = o ? realloc(obs.names, nc * sizeof(*nm)) : NULL;
 
 			if (c)
 				obs.cpus = c;
-			if (!o) {
+			if (o)
+				obs.over = o;
+			if (!nm) {
 				json_decref(doc);
 				return -1;
 			}
-			obs.over = o;
+			obs.names = nm;
 			obs.cap = nc;
 		}
+		test = json_string_value(json_object_get(json_object_get(doc, "variant"), "test"));
+		obs.names[obs.n] = strdup(test ? test : json_string_value(json_object_get(doc, "name"))
+					  ? json_string_value(json_object_get(doc, "name")) : "");
 		obs.cpus[obs.n] = kt_topo_spec_cpus(&spec);
 		obs.over[obs.n++] = wall - dur;
 	}
@@ -182,7 +270,10 @@ int kt_estimate_learn(struct kt_estimate *e, const char *runs_dir)
 	memset(&obs, 0, sizeof(obs));
 	rc = nftw(runs_dir, visit, 16, FTW_PHYS);
 	if (rc == 0)
-		kt_estimate_fit(e, obs.cpus, obs.over, obs.n);
+		kt_estimate_fit(e, obs.cpus, obs.over, (const char *const *)obs.names, obs.n);
+	for (size_t i = 0; i < obs.n; i++)
+		free(obs.names[i]);
+	free(obs.names);
 	free(obs.cpus);
 	free(obs.over);
 	memset(&obs, 0, sizeof(obs));

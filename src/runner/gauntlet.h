@@ -82,16 +82,32 @@ int kt_gauntlet_expand(const struct kt_gauntlet_test *tests, size_t n_tests,
  * start from defaults measured on a 2-core TCG machine and can be fitted
  * to past runs (kt_estimate_learn).
  */
+struct kt_estimate_test {
+	char *name;
+	double extra_s;			/* beyond the model: what its declared duration misses */
+};
 struct kt_estimate {
 	double base_s, per_cpu_s, per_cpu2_s;
 	size_t samples;			/* runs it was fitted to; 0 = defaults */
+	struct kt_estimate_test *tests;	/* per test, when fitted with names */
+	size_t n_tests;
 };
 void kt_estimate_default(struct kt_estimate *e);
+void kt_estimate_release(struct kt_estimate *e);
 double kt_estimate_run(const struct kt_estimate *e, unsigned cpus, double duration_s);
-/* Fit e to observations: overhead_s[i] = wall time minus test duration of a
- * run on cpus[i] CPUs.  Keeps the defaults with fewer than 3 points. */
+/* kt_estimate_run plus what past runs of test `name` took beyond it (a
+ * test that runs the whole catalog in one VM lasts far longer than its
+ * declared duration). */
+double kt_estimate_test_run(const struct kt_estimate *e, const char *name, unsigned cpus,
+			    double duration_s);
+/*
+ * Fit e to observations: overhead_s[i] = wall time minus declared duration
+ * of a run on cpus[i] CPUs, of test names[i] (names may be NULL).  The
+ * model is additive, CPU cost plus a per-test term, fitted by alternating
+ * least squares.  Keeps the defaults with fewer than 3 points.
+ */
 void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *overhead_s,
-		     size_t n);
+		     const char *const *names, size_t n);
 /* Fit to every result file under a runs directory (missing dir: defaults). */
 int kt_estimate_learn(struct kt_estimate *e, const char *runs_dir);
 

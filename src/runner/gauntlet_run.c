@@ -324,8 +324,9 @@ static int select_variants(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_t
 			keep[i] = shard_of[i] == sk;
 	}
 	for (size_t i = 0; i < *n; i++)
-		v[i].est_s = kt_estimate_run(learned, kt_topo_spec_cpus(&v[i].topo),
-					     tests[v[i].test].duration_s) * (c->repeat ? c->repeat : 1);
+		v[i].est_s = kt_estimate_test_run(learned, tests[v[i].test].name,
+						  kt_topo_spec_cpus(&v[i].topo), tests[v[i].test].duration_s) *
+			     (c->repeat ? c->repeat : 1);
 	if (c->budget_s > 0) {
 		KT_AUTOFREE struct kt_variant *sub = calloc(*n + 1, sizeof(*sub));
 		KT_AUTOFREE size_t *idx = calloc(*n + 1, sizeof(*idx));
@@ -480,7 +481,7 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 	struct run r = { .c = c, .tests = tests };
 	struct kt_run_env *envs = NULL;
 	const char **labels = NULL;
-	struct kt_estimate learned;
+	struct kt_estimate learned = { 0 };
 	size_t filtered = 0, counts[4] = { 0 }, nk;
 	char *err = NULL, stamp[32] = "";
 	int rc;
@@ -591,6 +592,7 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 	if (r.run_dir)
 		fprintf(stderr, "results kept in %s\n", r.run_dir);
 out:
+	kt_estimate_release(&learned);
 	run_release(&r);
 	for (size_t k = 0; envs && k < (nk ? nk : 1); k++)
 		kt_kernel_release(&envs[k].kernel);

@@ -259,7 +259,7 @@ static void test_estimate_fit(void **state)
 	assert_true(kt_estimate_run(&e, 128, 2) > kt_estimate_run(&e, 4, 2) * 3);
 	for (size_t i = 0; i < 6; i++)
 		over[i] = 1.0 + 0.1 * cpus[i] + 0.001 * cpus[i] * cpus[i];
-	kt_estimate_fit(&e, cpus, over, 6);
+	kt_estimate_fit(&e, cpus, over, NULL, 6);
 	assert_int_equal(e.samples, 6);
 	assert_true(fabs(e.base_s - 1.0) < 1e-6);
 	assert_true(fabs(e.per_cpu_s - 0.1) < 1e-6);
@@ -272,13 +272,31 @@ static void test_estimate_fit(void **state)
 
 	kt_estimate_default(&d);
 	kt_estimate_default(&e);
-	kt_estimate_fit(&e, same, slow, 3);
+	kt_estimate_fit(&e, same, slow, NULL, 3);
 	assert_true(fabs(kt_estimate_run(&e, 4, 0.001) - 5.001) < 1e-6);
 	assert_true(fabs(e.per_cpu_s - d.per_cpu_s) < 1e-12);
 	/* too few points: the defaults */
 	kt_estimate_default(&e);
-	kt_estimate_fit(&e, same, slow, 2);
+	kt_estimate_fit(&e, same, slow, NULL, 2);
 	assert_int_equal(e.samples, 0);
+
+	/* a test that runs 30 s beyond its duration everywhere: its own term
+	 * takes that, the CPU model keeps fitting the others */
+	unsigned c2[] = { 4, 16, 64, 4, 16, 64 };
+	double o2[6];
+	const char *names[] = { "quick", "quick", "quick", "catalog", "catalog", "catalog" };
+
+	for (size_t i = 0; i < 6; i++)
+		o2[i] = 1.0 + 0.1 * c2[i] + 0.001 * c2[i] * c2[i] + (i >= 3 ? 30 : 0);
+	kt_estimate_default(&e);
+	kt_estimate_fit(&e, c2, o2, names, 6);
+	assert_int_equal(e.n_tests, 2);
+	assert_true(fabs(kt_estimate_test_run(&e, "catalog", 16, 2) -
+			 kt_estimate_test_run(&e, "quick", 16, 2) - 30) < 1e-6);
+	assert_true(fabs(kt_estimate_test_run(&e, "quick", 64, 2) - (1 + 6.4 + 4.096 + 2)) < 1e-6);
+	/* a test never seen gets the model alone */
+	assert_true(kt_estimate_test_run(&e, "new", 16, 2) == kt_estimate_run(&e, 16, 2));
+	kt_estimate_release(&e);
 }
 
 static void test_eta(void **state)
