@@ -110,11 +110,19 @@ double kt_estimate_test_run(const struct kt_estimate *e, const char *name, unsig
 static void fit_cpu_model(struct kt_estimate *e, const unsigned *cpus, const double *overhead_s,
 			  size_t n)
 {
-	unsigned distinct[3];
+	unsigned distinct[4];
 	size_t nd = 0;
-	double c[3];
+	double c[3], dflt[3];
+	struct kt_estimate d;
+	KT_AUTOFREE double *y = calloc(n + 1, sizeof(*y));
 
-	for (size_t i = 0; i < n && nd < 3; i++) {
+	if (!y)
+		return;
+	kt_estimate_default(&d);
+	dflt[0] = d.base_s;
+	dflt[1] = d.per_cpu_s;
+	dflt[2] = d.per_cpu2_s;
+	for (size_t i = 0; i < n && nd < 4; i++) {
 		bool seen = false;
 
 		for (size_t k = 0; k < nd; k++)
@@ -122,26 +130,26 @@ static void fit_cpu_model(struct kt_estimate *e, const unsigned *cpus, const dou
 		if (!seen)
 			distinct[nd++] = cpus[i];
 	}
-	/* as many terms as distinct CPU counts allow; a negative slope is noise
-	 * (more CPUs never boot faster), so drop to fewer terms then */
-	for (int terms = (int)nd; terms >= 1; terms--) {
-		if (!fit(cpus, overhead_s, n, terms, c))
+	/*
+	 * Fit only as many terms as the data can pin down with one CPU count to
+	 * spare (a quadratic through three noisy points extrapolates wildly to
+	 * 128 CPUs); the terms not fitted keep the defaults' values, taken out
+	 * of the data first.  A negative slope is noise (more CPUs never boot
+	 * faster): fit fewer terms then.
+	 */
+	for (int terms = nd >= 4 ? 3 : nd >= 3 ? 2 : 1; terms >= 1; terms--) {
+		for (size_t i = 0; i < n; i++) {
+			double x = cpus[i];
+
+			y[i] = overhead_s[i] - (terms < 3 ? dflt[2] * x * x : 0) -
+			       (terms < 2 ? dflt[1] * x : 0);
+		}
+		if (!fit(cpus, y, n, terms, c))
 			continue;
+		for (int k = terms; k < 3; k++)
+			c[k] = dflt[k];
 		if (c[1] < 0 || c[2] < 0)
 			continue;
-		if (terms == 1) {
-			/* one CPU count seen: keep the default growth, move the level */
-			struct kt_estimate d;
-			double mean_c = 0;
-
-			kt_estimate_default(&d);
-			for (size_t i = 0; i < n; i++)
-				mean_c += cpus[i];
-			mean_c /= (double)n;
-			c[1] = d.per_cpu_s;
-			c[2] = d.per_cpu2_s;
-			c[0] -= c[1] * mean_c + c[2] * mean_c * mean_c;
-		}
 		e->base_s = c[0];
 		e->per_cpu_s = c[1];
 		e->per_cpu2_s = c[2];
@@ -191,7 +199,7 @@ void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *
 		return;
 	/* alternate: the CPU model on what the tests' own terms leave, then
 	 * each test's term as its mean residual under the model */
-	for (int round = 0; round < 4; round++) {
+	for (int round = 0; round < 50; round++) {
 		for (size_t i = 0; i < n; i++)
 			y[i] = overhead_s[i] - (ti[i] == SIZE_MAX ? 0 : e->tests[ti[i]].extra_s);
 		fit_cpu_model(e, cpus, y, n);

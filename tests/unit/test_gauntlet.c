@@ -249,10 +249,18 @@ static void test_budget_covers_buckets_cheaply(void **state)
 	kt_variants_free(v, n);
 }
 
+static double d_quad(unsigned c)
+{
+	struct kt_estimate d;
+
+	kt_estimate_default(&d);
+	return d.per_cpu2_s * c * c;
+}
+
 static void test_estimate_fit(void **state)
 {
 	struct kt_estimate e;
-	unsigned cpus[] = { 4, 4, 16, 16, 64, 64 };
+	unsigned cpus[] = { 4, 8, 16, 16, 64, 64 };
 	double over[6];
 
 	kt_estimate_default(&e);
@@ -264,6 +272,17 @@ static void test_estimate_fit(void **state)
 	assert_true(fabs(e.base_s - 1.0) < 1e-6);
 	assert_true(fabs(e.per_cpu_s - 0.1) < 1e-6);
 	assert_true(fabs(e.per_cpu2_s - 0.001) < 1e-6);
+
+	/* three CPU counts: a line, the quadratic term stays the default's */
+	unsigned three[] = { 4, 8, 16 };
+	double lin[3];
+
+	for (size_t i = 0; i < 3; i++)
+		lin[i] = 1.0 + 0.2 * three[i] + d_quad(three[i]);
+	kt_estimate_default(&e);
+	kt_estimate_fit(&e, three, lin, NULL, 3);
+	assert_true(fabs(e.per_cpu_s - 0.2) < 1e-6);
+	assert_true(fabs(e.base_s - 1.0) < 1e-6);
 
 	/* one CPU count only: the level moves, the growth stays the default's */
 	unsigned same[] = { 4, 4, 4 };
@@ -282,7 +301,7 @@ static void test_estimate_fit(void **state)
 
 	/* a test that runs 30 s beyond its duration everywhere: its own term
 	 * takes that, the CPU model keeps fitting the others */
-	unsigned c2[] = { 4, 16, 64, 4, 16, 64 };
+	unsigned c2[] = { 4, 16, 64, 8, 16, 64 };
 	double o2[6];
 	const char *names[] = { "quick", "quick", "quick", "catalog", "catalog", "catalog" };
 
