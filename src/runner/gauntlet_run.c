@@ -237,7 +237,11 @@ static int write_manifest(const struct run *r, const char *stamp)
 	return e;
 }
 
-/* Resolve every --kernel (or the default one); labels are their versions. */
+/*
+ * Resolve every --kernel (or the default one) into *envs; their labels
+ * (versions) become the axes' kernel names, owned by the configuration
+ * from the start so every exit path releases them with it.
+ */
 static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_run_env **envs,
 			   const char ***labels)
 {
@@ -246,6 +250,8 @@ static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_
 
 	*envs = calloc(nk, sizeof(**envs));
 	*labels = calloc(nk + 1, sizeof(**labels));
+	c->axes.kernels = *labels;
+	c->axes.n_kernels = *labels ? nk : 0;
 	if (!*envs || !*labels)
 		return EXIT_ENV;
 	if (c->accel && kt_accel_parse(c->accel, &want)) {
@@ -288,9 +294,6 @@ static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_
 				free((void *)(*labels)[k]);
 				(*labels)[k] = l;
 			}
-	c->axes.kernels = (const char *const *)kt_take_ptr(*labels);
-	*labels = (const char **)c->axes.kernels;
-	c->axes.n_kernels = nk;
 	return 0;
 }
 
@@ -469,8 +472,9 @@ static char *make_run_dir(struct kt_gauntlet_cfg *c, char *stamp, size_t n)
 	latest = kt_asprintf("%s/latest", root);
 	if (latest) {
 		unlink(latest);
-		if (symlink(strrchr(dir, '/') + 1, latest) < 0)
-			latest[0] = '\0';
+		if (symlink(strrchr(dir, '/') + 1, latest) < 0) {
+			/* nothing depends on it */
+		}
 	}
 	return dir;
 }
@@ -594,7 +598,7 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 out:
 	kt_estimate_release(&learned);
 	run_release(&r);
-	for (size_t k = 0; envs && k < (nk ? nk : 1); k++)
+	for (size_t k = 0; envs && k < c->axes.n_kernels; k++)
 		kt_kernel_release(&envs[k].kernel);
 	free(envs);
 	return rc;
