@@ -57,12 +57,26 @@ done
 check "the same split twice" cmp -s <($K gauntlet --shard 2/3 --list 2>/dev/null) \
 	<($K gauntlet --shard 2/3 --list 2>/dev/null)
 
+# ---- budget: every configuration bucket in at most half the estimated time
+full=$(awk -F'\t' '{ sub("~", "", $3); sub("s", "", $3); s += $3 } END { print s }' "$out/all.txt")
+$K gauntlet --list --budget $((full / 2)) > "$out/b.txt" 2> "$out/err"
+check "--budget $((full / 2)) (half of ~${full}s): $(head -1 "$out/err")" \
+	grep -qE ' ([0-9]+) of \1 configuration buckets covered' "$out/err"
+chosen=$(awk -F'\t' '{ sub("~", "", $3); sub("s", "", $3); s += $3 } END { print s }' "$out/b.txt")
+check "  ... choosing ~${chosen}s of variants, at most the budget" [ "$chosen" -le $((full / 2)) ]
+$K gauntlet --list --budget 30 > /dev/null 2> "$out/err"
+check "a budget too small names what it gave up" grep -q "^  not covered: " "$out/err"
+
 # ---- two real shards, merged
 $K gauntlet steady --presets tiny-1llc,tiny-2llc --list 2>/dev/null > "$out/expect.txt"
+# (the verdicts are not the point here: on a loaded host a fairness check
+# may fail, so PASS and FAIL both count as having run)
 for k in 1 2; do
 	$K gauntlet steady --presets tiny-1llc,tiny-2llc --shard $k/2 --duration 1 \
 		--runs-dir "$out/shard$k" --junit "$out/shard$k/junit.xml" > "$out/s$k.txt" 2>&1
-	expect_rc "shard $k/2 runs its one variant: $(grep -E '^(PASS|FAIL|ERROR)' "$out/s$k.txt")" 0 $?
+	rc=$?
+	check "shard $k/2 ran its one variant (exit $rc): $(grep -E '^(PASS|FAIL|ERROR)' "$out/s$k.txt")" \
+		[ "$(grep -cE '^(PASS|FAIL) ' "$out/s$k.txt")" = 1 -a $rc -le 1 ]
 done
 check "each shard kept its result in a runs directory keyed by kernel/scheduler/preset/profile" \
 	[ "$(find "$out"/shard1 "$out"/shard2 -path '*/EEVDF/tiny-*/default/steady.r1.json' | wc -l)" = 2 ]
@@ -76,11 +90,13 @@ f=$(find "$out/shard1" -name 'steady.r1.json' | head -1)
 check "a gauntlet result validates against the schema, variant and commit included" validate "$f"
 check "  ... with the commit it was built from" grep -q "\"commit\": \"$(cat "$B/commit")\"" "$f"
 $K report merge --expect "$out/expect.txt" "$out/merged" "$out/shard1" "$out/shard2" > "$out/m.txt" 2>&1
-expect_rc "report merge of the two shards: $(cat "$out/m.txt")" 0 $?
+rc=$?
+check "report merge of the two shards (exit $rc; 1 if one failed): $(cat "$out/m.txt")" \
+	[ $rc -le 1 -a -s "$out/merged/junit.xml" ]
 check "  ... JUnit validates" xmllint --noout --schema tests/data/junit.xsd "$out/merged/junit.xml"
 check "  ... with both variants" [ "$(grep -c '<testcase ' "$out/merged/junit.xml")" = 2 ]
 prove --exec cat "$out/merged/results.tap" > "$out/prove.txt" 2>&1
-check "  ... TAP accepted by prove" grep -q "^Result: PASS" "$out/prove.txt"
+check "  ... TAP accepted by prove, 2 tests" grep -q "Tests=2" "$out/prove.txt"
 check "  ... two JSON results" [ "$(ls "$out/merged/json" | wc -l)" = 2 ]
 check "  ... an HTML page" grep -q "<table class=\"matrix\">" "$out/merged/index.html"
 $K report merge "$out/m2" "$out/shard1" "$out/shard1" 2> "$out/err"
