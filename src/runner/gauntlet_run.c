@@ -297,75 +297,87 @@ static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_
 	return 0;
 }
 
-/* Narrow the variants to this shard / the budget; prints what --budget chose. */
+/* keep[i] = variant i is in shard --shard K/N. */
+static int select_shard(const char *shard, const struct kt_gauntlet_test *tests,
+			struct kt_variant *v, size_t n, bool *keep)
+{
+	unsigned sk, sn;
+	KT_AUTOFREE unsigned *shard_of = calloc(n + 1, sizeof(*shard_of));
+	struct kt_estimate model;
+
+	if (!shard_of)
+		return -ENOMEM;
+	/* the default model, not this machine's: every shard must agree */
+	kt_estimate_default(&model);
+	for (size_t i = 0; i < n; i++)
+		v[i].est_s = kt_estimate_run(&model, kt_topo_spec_cpus(&v[i].topo),
+					     tests[v[i].test].duration_s);
+	kt_shard_parse(shard, &sk, &sn);
+	kt_shard_assign(v, n, sn, shard_of);
+	for (size_t i = 0; i < n; i++)
+		keep[i] = shard_of[i] == sk;
+	return 0;
+}
+
+/* Among the kept variants, keep only what --budget picks; prints the choice. */
+static int select_budget(const struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *tests,
+			 const struct kt_variant *v, size_t n, bool *keep, bool learned)
+{
+	KT_AUTOFREE struct kt_variant *sub = calloc(n + 1, sizeof(*sub));
+	KT_AUTOFREE size_t *idx = calloc(n + 1, sizeof(*idx));
+	KT_AUTOFREE bool *pick = calloc(n + 1, sizeof(*pick));
+	char **missed = NULL;
+	size_t m = 0, nb = 0, left, chosen = 0;
+	double full_s = 0, chosen_s = 0;
+
+	if (!sub || !idx || !pick)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (keep[i]) {
+			idx[m] = i;
+			sub[m++] = v[i];
+			full_s += v[i].est_s;
+		}
+	left = kt_budget_select(sub, m, tests, c->axes.kernels, c->budget_s, pick, &nb, &missed);
+	memset(keep, 0, n * sizeof(*keep));
+	for (size_t i = 0; i < m; i++)
+		if (pick[i]) {
+			keep[idx[i]] = true;
+			chosen_s += sub[i].est_s;
+			chosen++;
+		}
+	fprintf(stderr, "budget %.0fs: %zu of %zu variants, ~%.0fs of ~%.0fs estimated "
+			"(estimates from %s), %zu of %zu configuration buckets covered\n",
+		c->budget_s, chosen, m, chosen_s, full_s,
+		learned ? "this machine's past runs" : "the default model", nb - left, nb);
+	for (size_t i = 0; missed && missed[i]; i++) {
+		fprintf(stderr, "  not covered: %s\n", missed[i]);
+		free(missed[i]);
+	}
+	free(missed);
+	return 0;
+}
+
+/* Narrow the variants to this shard, then to the budget; estimates set. */
 static int select_variants(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *tests,
 			   struct kt_variant *v, size_t *n, const struct kt_estimate *learned)
 {
 	KT_AUTOFREE bool *keep = calloc(*n + 1, sizeof(*keep));
 	size_t k = 0, total = *n;
-	double full_s = 0, chosen_s = 0;
 
 	if (!keep)
 		return -ENOMEM;
 	for (size_t i = 0; i < *n; i++)
 		keep[i] = true;
-	if (c->shard) {
-		unsigned sk, sn;
-		KT_AUTOFREE unsigned *shard_of = calloc(*n + 1, sizeof(*shard_of));
-		struct kt_estimate model;
-
-		if (!shard_of)
-			return -ENOMEM;
-		/* the default model, not this machine's: every shard must agree */
-		kt_estimate_default(&model);
-		for (size_t i = 0; i < *n; i++)
-			v[i].est_s = kt_estimate_run(&model, kt_topo_spec_cpus(&v[i].topo),
-						     tests[v[i].test].duration_s);
-		kt_shard_parse(c->shard, &sk, &sn);
-		kt_shard_assign(v, *n, sn, shard_of);
-		for (size_t i = 0; i < *n; i++)
-			keep[i] = shard_of[i] == sk;
-	}
+	if (c->shard && select_shard(c->shard, tests, v, *n, keep))
+		return -ENOMEM;
+	/* from here on, what this machine's history says a variant costs */
 	for (size_t i = 0; i < *n; i++)
 		v[i].est_s = kt_estimate_test_run(learned, tests[v[i].test].name,
 						  kt_topo_spec_cpus(&v[i].topo), tests[v[i].test].duration_s) *
 			     (c->repeat ? c->repeat : 1);
-	if (c->budget_s > 0) {
-		KT_AUTOFREE struct kt_variant *sub = calloc(*n + 1, sizeof(*sub));
-		KT_AUTOFREE size_t *idx = calloc(*n + 1, sizeof(*idx));
-		KT_AUTOFREE bool *pick = calloc(*n + 1, sizeof(*pick));
-		char **missed = NULL;
-		size_t m = 0, nb = 0, left;
-
-		if (!sub || !idx || !pick)
-			return -ENOMEM;
-		for (size_t i = 0; i < *n; i++)
-			if (keep[i]) {
-				idx[m] = i;
-				sub[m++] = v[i];
-				full_s += v[i].est_s;
-			}
-		left = kt_budget_select(sub, m, tests, c->axes.kernels, c->budget_s, pick, &nb, &missed);
-		memset(keep, 0, *n * sizeof(*keep));
-		for (size_t i = 0; i < m; i++)
-			if (pick[i]) {
-				keep[idx[i]] = true;
-				chosen_s += sub[i].est_s;
-			}
-		for (size_t i = 0; i < *n; i++)
-			k += keep[i];
-		fprintf(stderr, "budget %.0fs: %zu of %zu variants, ~%.0fs of ~%.0fs estimated "
-				"(estimates from %s), %zu of %zu configuration buckets covered\n",
-			c->budget_s, k, m, chosen_s, full_s,
-			learned->samples ? "this machine's past runs" : "the default model",
-			nb - left, nb);
-		k = 0;
-		for (size_t i = 0; missed && missed[i]; i++) {
-			fprintf(stderr, "  not covered: %s\n", missed[i]);
-			free(missed[i]);
-		}
-		free(missed);
-	}
+	if (c->budget_s > 0 && select_budget(c, tests, v, *n, keep, learned->samples > 0))
+		return -ENOMEM;
 	for (size_t i = 0; i < *n; i++) {
 		if (keep[i]) {
 			v[k++] = v[i];
