@@ -333,6 +333,46 @@ static void test_eta(void **state)
 	assert_string_equal(buf, "1h02m");
 }
 
+static struct kt_assert_result *no_body(struct kt_ctx *ctx)
+{
+	return NULL;
+}
+
+static void test_from_declaration(void **state)
+{
+	static const struct kt_scheduler sched = {
+		.name = "s", .binary = "scx_s",
+		.flags = { { .name = "a" }, { .name = "b", .requires = { "a" } }, { .name = "c" } },
+	};
+	static const struct kt_test_def def = {
+		.name = "t", .fn = no_body, .scheduler = &sched, .min_llcs = 2, .max_cpus = 16,
+		.requires_smt = true, .excluded_flags = { "c" },
+	};
+	static const struct kt_test_def neg = {
+		.name = "n", .fn = no_body, .scheduler = &sched, .expect_detail = "stall",
+	};
+	struct kt_gauntlet_test t;
+	struct kt_gauntlet_axes a = { 0 };
+	struct kt_variant *v;
+	size_t n, filtered;
+
+	kt_gauntlet_from_def(&def, &t);
+	assert_string_equal(t.name, "t");
+	assert_int_equal(t.n_flags, 3);
+	assert_string_equal(t.scheduler, "scx_s");
+	assert_true(t.eevdf_twin);
+	assert_ptr_equal(t.user, &def);
+	expand(&t, 1, &a, &v, &n, &filtered);
+	/* smt-2llc and smt-3llc; profiles default, a, a+b (c excluded) */
+	assert_int_equal(n, 2 * 3);
+	assert_string_equal(v[0].name, "t/smt-2llc/default");
+	assert_string_equal(v[2].name, "t/smt-2llc/a+b");
+	kt_variants_free(v, n);
+	/* a negative test gets no EEVDF twin: it is meant to fail */
+	kt_gauntlet_from_def(&neg, &t);
+	assert_false(t.eevdf_twin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_budget_covers_buckets_cheaply),
 		cmocka_unit_test(test_estimate_fit),
 		cmocka_unit_test(test_eta),
+		cmocka_unit_test(test_from_declaration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
