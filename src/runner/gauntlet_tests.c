@@ -143,6 +143,21 @@ static bool matches(char **filters, int n, const char *name)
 	return false;
 }
 
+/* A constraint range no preset can meet is a mistake in the declaration:
+ * refuse it by name rather than silently expanding the test to nothing. */
+static char *bad_range(const struct kt_test_def *d)
+{
+#define RANGE(lo, hi)                                                                      \
+	if (d->lo && d->hi && d->lo > d->hi)                                               \
+		return kt_asprintf("test %s (%s:%d): " #lo " (%u) > " #hi " (%u)", d->name, \
+				   d->file, d->line, d->lo, d->hi);
+	RANGE(min_llcs, max_llcs)
+	RANGE(min_cpus, max_cpus)
+	RANGE(min_numa_nodes, max_numa_nodes)
+#undef RANGE
+	return NULL;
+}
+
 static int def_cmp(const void *a, const void *b)
 {
 	const struct kt_test_def *x = *(const struct kt_test_def *const *)a;
@@ -238,6 +253,14 @@ int kt_gauntlet_test_main(int argc, char **argv, const struct kt_test_def *const
 			ctx.defs[nd++] = *p;
 	qsort(ctx.defs, nd, sizeof(*ctx.defs), def_cmp);
 	for (size_t i = 0; i < nd; i++) {
+		KT_AUTOFREE char *why = bad_range(ctx.defs[i]);
+
+		if (why) {
+			fprintf(stderr, "ktstr: %s\n", why);
+			free(ctx.defs);
+			kt_gauntlet_cfg_release(&cfg);
+			return 64;
+		}
 		if (ctx.defs[i]->host_only || !ctx.defs[i]->fn ||
 		    !matches(argv + optind, argc - optind, ctx.defs[i]->name))
 			continue;

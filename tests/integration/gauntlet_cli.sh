@@ -45,6 +45,13 @@ check "excluded_flags leave 2 of 4 profiles: 48 variants" [ "$(wc -l < "$out/l.t
 lacks() { ! grep -q "$1" "$2"; }
 check "  ... none with slice20ms" lacks slice20ms "$out/l.txt"
 
+# a declaration no preset can satisfy is refused by name, as without --gauntlet
+printf '#include <ktstr/ktstr.h>\nKTSTR_TEST(bad_range, .min_llcs = 4, .max_llcs = 2) { return kt_scenario_steady(ctx); }\n' > "$out/minmax.c"
+cc -std=gnu11 -D_GNU_SOURCE -Iinclude -o "$out/minmax" "$out/minmax.c" "$B/libktstr_main.a" "$B/libktstr.a" \
+	-lbpf -lelf -lz -ljansson -lpthread -lm
+"$out/minmax" --gauntlet --list > /dev/null 2> "$out/err"; expect_rc "--gauntlet with min_llcs > max_llcs" 64 $?
+check "  ... naming the test: $(cat "$out/err")" grep -q "test bad_range (.*): min_llcs (4) > max_llcs (2)" "$out/err"
+
 # ---- shards: disjoint, complete, stable
 for n in 1 3 5; do
 	: > "$out/union"
