@@ -101,7 +101,7 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 		j->sched_host_path = strdup(c->sched);
 	}
 	j->topo = v->topo;
-	j->timeout_s = 60 + (unsigned)(4 * c->duration_s);
+	j->timeout_s = kt_gauntlet_timeout(v, c->duration_s);
 	return 0;
 }
 

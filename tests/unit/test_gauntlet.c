@@ -318,6 +318,16 @@ static void test_estimate_fit(void **state)
 	kt_estimate_release(&e);
 }
 
+static void test_timeout_grows_with_cpus(void **state)
+{
+	struct kt_variant small = { .topo = { 1, 2, 2, 1 } }, big = { .topo = { 1, 14, 9, 2 } };
+
+	assert_true(kt_gauntlet_timeout(&small, 2) >= 68);
+	assert_true(kt_gauntlet_timeout(&small, 2) < 80);
+	/* 252 CPUs: the model's ~49 s boot, twice */
+	assert_true(kt_gauntlet_timeout(&big, 2) > 150);
+}
+
 static void test_eta(void **state)
 {
 	char buf[16];
@@ -386,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_budget_covers_buckets_cheaply),
 		cmocka_unit_test(test_estimate_fit),
 		cmocka_unit_test(test_eta),
+		cmocka_unit_test(test_timeout_grows_with_cpus),
 		cmocka_unit_test(test_from_declaration),
 	};
 
