@@ -46,6 +46,55 @@ int kt_vm_probe_kvm(void);
  * `kernel`); KVM requested but unusable is -ENODEV with *err set. */
 int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out, char **err);
 
+/* ---- QEMU and the machine it is asked for ------------------------------- */
+
+/* The QEMU that will run: $KTSTR_QEMU or qemu-system-x86_64 on PATH. */
+struct kt_qemu_info {
+	char path[4096];
+	unsigned major, minor, micro;
+};
+/* Find and probe it (version; cached per path, mtime and size).  -ENOENT
+ * (not found) or -ENOEXEC (no version) with *err saying what to do. */
+int kt_qemu_probe(struct kt_qemu_info *out, char **err);
+/* "QEMU emulator version 10.0.2 (...)" -> 10, 0, 2; -EINVAL if absent. */
+int kt_qemu_parse_version(const char *text, unsigned *major, unsigned *minor, unsigned *micro);
+
+enum kt_cpu_vendor { KT_VENDOR_OTHER = 0, KT_VENDOR_INTEL, KT_VENDOR_AMD };
+/* From a vendor_id string ("GenuineIntel", "AuthenticAMD", "HygonGenuine"). */
+enum kt_cpu_vendor kt_cpu_vendor_parse(const char *vendor_id);
+const char *kt_cpu_vendor_name(enum kt_cpu_vendor v);
+/* This machine's vendor (/proc/cpuinfo): what `-cpu host` shows a guest. */
+enum kt_cpu_vendor kt_host_cpu_vendor(void);
+
+/* The machine a topology is booted as. */
+struct kt_vm_machine {
+	char cpu[128];			/* -cpu argument */
+	enum kt_cpu_vendor vendor;	/* what the guest will see */
+	bool dies_per_llc;		/* one die per LLC (else one socket per LLC) */
+	unsigned sockets, dies, cores, threads;	/* -smp fields */
+	unsigned last_apic_id;
+};
+/*
+ * Choose the machine for spec t on QEMU q: the -cpu model (`cpu_model`
+ * under TCG, default an Intel one; `host` under KVM, whose vendor is
+ * host_vendor) and the -smp layout that gives the declared LLCs for that
+ * version and vendor.  -EOPNOTSUPP with *why (reason and fix) when the
+ * engine cannot boot it at all.  Pure: no QEMU is run.
+ */
+int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
+		       const struct kt_qemu_info *q, enum kt_cpu_vendor host_vendor,
+		       const char *cpu_model, struct kt_vm_machine *m, char **why);
+/* Probe QEMU, then plan with this host's vendor and $KTSTR_CPU. */
+int kt_vm_machine_for(const struct kt_topo_spec *t, enum kt_accel accel,
+		      struct kt_qemu_info *q, struct kt_vm_machine *m, char **why);
+/* Rough seconds from launch to result for a trivial command (measured
+ * figures, interpolated); a guide for choosing topologies. */
+double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
+			     const struct kt_qemu_info *q);
+/* "QEMU 10.0.2 (/usr/bin/...), TCG, -cpu X (AMD vendor), one socket per LLC" */
+char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
+			     const struct kt_vm_machine *m);
+
 /* ---- initramfs -------------------------------------------------------- */
 
 /* A file to put in the guest: host path -> guest path (absolute). */
@@ -89,6 +138,7 @@ enum kt_vm_outcome {
 	KT_VM_TIMEOUT,			/* guest did not finish in time; killed */
 	KT_VM_CANCELLED,		/* cancel_fd fired; killed */
 	KT_VM_QEMU_FAILED,		/* QEMU could not start or died with an error */
+	KT_VM_TOPOLOGY,			/* the guest's topology is not the declared one */
 };
 
 struct kt_vm_result {
@@ -98,6 +148,7 @@ struct kt_vm_result {
 	char *qemu_stderr;		/* QEMU's own complaints */
 	int qemu_status;		/* wait status of QEMU */
 	uint64_t total_ns;		/* launch -> QEMU gone */
+	char *topology_error;		/* KT_VM_TOPOLOGY: what differs, on which QEMU */
 };
 void kt_vm_result_release(struct kt_vm_result *r);
 const char *kt_vm_outcome_name(enum kt_vm_outcome o);
@@ -110,6 +161,10 @@ void kt_vm_argv_free(char **argv);
 /* Boot, run, collect.  Returns 0 when the VM ran (see res->outcome), or
  * -errno with *err for host-side failures (QEMU missing, temp dir...). */
 int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
+
+/* For a guest result that reports a topology mismatch: its message plus
+ * the QEMU, accelerator, CPU model and layout used (malloc'd). */
+char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_json);
 
 /* The last `lines` lines of a text (pointer into it). */
 const char *kt_text_tail(const char *text, unsigned lines);

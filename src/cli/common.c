@@ -157,13 +157,17 @@ int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool ver
 	switch (r->outcome) {
 	case KT_VM_CANCELLED:
 		kt_cli_error("interrupted (signal %d); VM stopped", kt_cancel_signal());
-		return KT_EXIT_INTERRUPTED + (kt_cancel_signal() == SIGTERM ? 13 : 0);
+		return kt_cancel_exit_code() ? kt_cancel_exit_code() : KT_EXIT_INTERRUPTED;
 	case KT_VM_TIMEOUT:
 		kt_cli_error("guest timed out after %u s and was killed", timeout_s);
 		break;
 	case KT_VM_PANIC:
 		kt_cli_error("guest kernel panicked");
 		break;
+	case KT_VM_TOPOLOGY:
+		/* the host's QEMU or CPU gave another machine: nothing ran */
+		kt_cli_error("%s", r->topology_error ? r->topology_error : "topology mismatch");
+		return KT_EXIT_ENV;
 	case KT_VM_QEMU_FAILED:
 		kt_cli_error("QEMU failed (status %d): %s",
 			     WIFEXITED(r->qemu_status) ? WEXITSTATUS(r->qemu_status) : -1,

@@ -24,6 +24,7 @@ static const struct {
 	{ "shell", kt_cmd_shell, "interactive shell in a VM" },
 	{ "topo", kt_cmd_topo, "show a topology spec or preset without booting" },
 	{ "kernel", kt_cmd_kernel, "fetch / list kernels" },
+	{ "qemu", kt_cmd_qemu, "the QEMU in use and how it is asked for a topology; fetch QEMU 10" },
 	{ "cleanup", kt_cmd_cleanup, "remove cgroups left by crashed runs" },
 };
 

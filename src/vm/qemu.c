@@ -1,10 +1,11 @@
 /*
  * From a declared topology to a QEMU command line.  The guest must see
- * exactly the NUMA nodes, LLCs, cores and SMT siblings asked for, so:
- * q35 with an Intel-vendor CPU model (the guest ignores dies for AMD
- * vendors), one die per LLC (L3 is shared per die), one socket per NUMA
- * node, and one memory backend per node.  Also the accelerator choice that
- * goes with it.  Knows nothing about what runs in the guest.
+ * exactly the NUMA nodes, LLCs, cores and SMT siblings asked for: q35, the
+ * CPU model and -smp layout machine.c chose for this QEMU and vendor, one
+ * memory backend per NUMA node, and the spec itself on the kernel command
+ * line (ktstr.topo=) so the guest can verify what it got.  Also the
+ * accelerator choice that goes with it.  Knows nothing about what runs in
+ * the guest.
  */
 #include "vm/vm_internal.h"
 
@@ -100,6 +101,9 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 	unsigned cpus = kt_topo_spec_cpus(t), mem = cfg->memory_mb;
 	struct kt_strlist a = { 0 };
 	unsigned long khz = host_tsc_khz();
+	struct kt_qemu_info q;
+	struct kt_vm_machine m;
+	char spec[32], *why = NULL;
 	int err;
 
 	if (!mem)
@@ -107,6 +111,7 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 	if (mem % t->numa_nodes)
 		mem += t->numa_nodes - mem % t->numa_nodes;
 	ADD("%s", kt_qemu_binary());
+	kt_topo_spec_format(t, spec, sizeof(spec));
 	ADD("-M");
 	ADD("q35");
 	ADD("-nodefaults");
@@ -114,21 +119,18 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 	ADD("-no-reboot");
 	ADD("-display");
 	ADD("none");
-	if (cfg->accel == KT_ACCEL_KVM) {
-		ADD("-accel");
-		ADD("kvm");
-		ADD("-cpu");
-		ADD("host");
-	} else {
-		/* single-threaded TCG: MTTCG corrupts kernel text patching (static keys) */
-		ADD("-accel");
-		ADD("tcg,thread=single");
-		ADD("-cpu");
-		ADD("max,vendor=GenuineIntel");
+	if ((err = kt_vm_machine_for(t, cfg->accel, &q, &m, &why))) {
+		free(why);
+		goto fail;
 	}
+	ADD("-accel");
+	/* single-threaded TCG: MTTCG corrupts kernel text patching (static keys) */
+	ADD("%s", cfg->accel == KT_ACCEL_KVM ? "kvm" : "tcg,thread=single");
+	ADD("-cpu");
+	ADD("%s", m.cpu);
 	ADD("-smp");
-	ADD("%u,sockets=%u,dies=%u,cores=%u,threads=%u", cpus, t->numa_nodes,
-	    t->llcs / t->numa_nodes, t->cores, t->threads);
+	ADD("%u,sockets=%u,dies=%u,cores=%u,threads=%u", cpus, m.sockets, m.dies, m.cores,
+	    m.threads);
 	ADD("-m");
 	ADD("%u", mem);
 	if (t->numa_nodes > 1) {
@@ -170,6 +172,8 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 			      "initcall_blacklist=load_system_certificate_list,init_encrypted "
 			      "init_on_alloc=0 audit=0 lsm=capability rcupdate.rcu_expedited=1",
 			      cfg->interactive ? "loglevel=3" : "quiet");
+		/* what the guest checks its sysfs against before running anything */
+		kt_buf_printf(&k, " ktstr.topo=%s", spec);
 		if (khz && cfg->accel != KT_ACCEL_KVM)
 			kt_buf_printf(&k, " tsc_early_khz=%lu lpj=%lu", khz, khz * 1000 / 250);
 		if (cfg->extra_kargs && *cfg->extra_kargs)

@@ -31,9 +31,17 @@ static void test_qemu_argv_topology(void **state)
 	struct kt_vm_config cfg = { .kernel = &k, .accel = KT_ACCEL_TCG, .memory_mb = 1024 };
 	char **argv = NULL;
 
+	struct kt_qemu_info q;
+	struct kt_vm_machine m;
+	char *why = NULL, smp[128];
+
+	/* the layout depends on the QEMU found (test_machine covers each case) */
 	assert_int_equal(kt_topo_spec_parse("2n4l1c1t", &cfg.topo, NULL), 0);
+	assert_int_equal(kt_vm_machine_for(&cfg.topo, cfg.accel, &q, &m, &why), 0);
+	snprintf(smp, sizeof(smp), "4,sockets=%u,dies=%u,cores=1,threads=1", m.sockets, m.dies);
 	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
-	assert_true(argv_has(argv, "-smp", "4,sockets=2,dies=2,cores=1,threads=1"));
+	assert_true(argv_has(argv, "-smp", smp));
+	assert_true(m.dies_per_llc ? m.sockets == 2 && m.dies == 2 : m.sockets == 4 && m.dies == 1);
 	assert_true(argv_has(argv, "-M", "q35"));
 	assert_true(argv_has(argv, "-accel", "tcg,thread=single"));
 	assert_true(argv_has(argv, "-cpu", "max,vendor=GenuineIntel"));
@@ -48,9 +56,14 @@ static void test_qemu_argv_topology(void **state)
 	/* one node: no NUMA arguments; SMT; KVM uses the host CPU */
 	assert_int_equal(kt_topo_spec_parse("smt-2llc", &cfg.topo, NULL), 0);
 	cfg.accel = KT_ACCEL_KVM;
+	assert_int_equal(kt_vm_machine_for(&cfg.topo, cfg.accel, &q, &m, &why), 0);
+	snprintf(smp, sizeof(smp), "8,sockets=%u,dies=%u,cores=2,threads=2", m.sockets, m.dies);
 	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
-	assert_true(argv_has(argv, "-smp", "8,sockets=1,dies=2,cores=2,threads=2"));
+	assert_true(argv_has(argv, "-smp", smp));
 	assert_true(argv_has(argv, "-cpu", "host"));
+	/* `-cpu host` shows this machine's vendor: AMD gets a socket per LLC */
+	if (kt_host_cpu_vendor() == KT_VENDOR_AMD)
+		assert_string_equal(smp, "8,sockets=2,dies=1,cores=2,threads=2");
 	assert_false(argv_has(argv, "-numa", NULL));
 	kt_vm_argv_free(argv);
 }

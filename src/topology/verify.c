@@ -1,0 +1,297 @@
+/*
+ * Does a machine have the topology it was declared with?  A test VM is
+ * booted with a spec, but what the guest kernel makes of QEMU's CPUID
+ * and ACPI tables depends on the QEMU version and the CPU vendor, so the
+ * guest compares what its sysfs shows (CPUs, SMT siblings, LLCs, NUMA
+ * nodes) and, where the kernel exposes them, its scheduling domains with
+ * the spec before any test runs.  A mismatch is named in one line, first
+ * difference first, so a wrong machine never passes as a test result.
+ *
+ * Pure comparison: it reads files under a root directory and returns a
+ * message; it knows nothing of QEMU or of what the caller does next.
+ */
+#include "topology/topo_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/util.h"
+
+/* Group listings in messages stop after this many groups. */
+#define SHOW_GROUPS 4
+
+enum group_kind { G_CORE, G_LLC, G_NODE };
+
+static int group_of(const struct kt_topology *t, enum group_kind k, unsigned cpu)
+{
+	return k == G_CORE ? kt_topo_cpu_core(t, cpu)
+	       : k == G_LLC ? kt_topo_cpu_llc(t, cpu)
+			    : kt_topo_cpu_node(t, cpu);
+}
+
+/* "2 (0-3 | 4-7)": how many groups of a kind and the first few. */
+static void describe_groups(struct kt_buf *b, const struct kt_topology *t, enum group_kind k)
+{
+	size_t n;
+	const unsigned *cpus = kt_topo_all_cpus(t, &n);
+	struct kt_buf list = { 0 };
+	unsigned ngroups = 0;
+	int max = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (group_of(t, k, cpus[i]) > max)
+			max = group_of(t, k, cpus[i]);
+	for (int g = 0; g <= max; g++) {
+		KT_AUTO(kt_cpuset) s = kt_cpuset_new();
+		KT_AUTOFREE char *text = NULL;
+
+		if (!s)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (group_of(t, k, cpus[i]) == g)
+				kt_cpuset_set(s, cpus[i]);
+		if (kt_cpuset_empty(s))
+			continue;	/* node ids need not be dense */
+		if (ngroups++ == SHOW_GROUPS)
+			kt_buf_printf(&list, " | ...");
+		if (ngroups > SHOW_GROUPS)
+			continue;
+		text = kt_cpuset_format(s);
+		kt_buf_printf(&list, "%s%s", ngroups > 1 ? " | " : "", text ? text : "?");
+	}
+	kt_buf_printf(b, "%u (%s)", ngroups, list.data ? list.data : "");
+	kt_buf_release(&list);
+}
+
+/*
+ * Same partition of the same CPUs?  Core and LLC indexes are dense and
+ * ordered by lowest CPU in both models, so equal partitions have equal
+ * indexes CPU by CPU; node ids are the ones QEMU was given.
+ */
+static bool same_groups(const struct kt_topology *a, const struct kt_topology *b,
+			enum group_kind k)
+{
+	size_t n;
+	const unsigned *cpus = kt_topo_all_cpus(a, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (group_of(a, k, cpus[i]) != group_of(b, k, cpus[i]))
+			return false;
+	return true;
+}
+
+static const char *const kind_name[] = {
+	[G_CORE] = "SMT sibling groups (cores)",
+	[G_LLC] = "LLCs",
+	[G_NODE] = "NUMA nodes",
+};
+
+int kt_topo_verify(const struct kt_topology *got, const struct kt_topo_spec *want, char **why)
+{
+	KT_AUTO(kt_topology) exp = kt_topology_from_spec(want);
+	KT_AUTO(kt_cpuset) gs = NULL;
+	KT_AUTO(kt_cpuset) es = NULL;
+	static const enum group_kind order[] = { G_LLC, G_CORE, G_NODE };
+	char spec[32];
+	struct kt_buf b = { 0 };
+
+	*why = NULL;
+	if (!exp)
+		return -ENOMEM;
+	kt_topo_spec_format(want, spec, sizeof(spec));
+	gs = kt_topo_all_cpuset(got);
+	es = kt_topo_all_cpuset(exp);
+	if (!gs || !es)
+		return -ENOMEM;
+	if (!kt_cpuset_equal(gs, es)) {
+		KT_AUTOFREE char *g = kt_cpuset_format(gs), *e = kt_cpuset_format(es);
+
+		*why = kt_asprintf("CPUs: the guest has %u online (%s), %s has %u (%s)",
+				   kt_cpuset_count(gs), g ? g : "?", spec, kt_cpuset_count(es),
+				   e ? e : "?");
+		return *why ? -EXDEV : -ENOMEM;
+	}
+	for (size_t i = 0; i < KT_ARRAY_SIZE(order); i++) {
+		if (same_groups(got, exp, order[i]))
+			continue;
+		kt_buf_printf(&b, "%s: the guest has ", kind_name[order[i]]);
+		describe_groups(&b, got, order[i]);
+		{
+			struct kt_buf e = { 0 };
+
+			describe_groups(&e, exp, order[i]);
+			kt_buf_printf(&b, ", %s has %s", spec, e.data ? e.data : "?");
+			kt_buf_release(&e);
+		}
+		*why = b.data;
+		return *why ? -EXDEV : -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- scheduling domains ------------------------------------------------- */
+
+/* A hex cpumask as /proc/schedstat prints it ("0000000f" or "ff,ffffffff"). */
+static struct kt_cpuset *parse_hex_mask(const char *text)
+{
+	struct kt_cpuset *s = kt_cpuset_new();
+	size_t len = strlen(text);
+	unsigned bit = 0;
+
+	if (!s)
+		return NULL;
+	for (size_t i = len; i-- > 0;) {
+		char c = text[i];
+		unsigned v;
+
+		if (c == ',')
+			continue;
+		if (c >= '0' && c <= '9')
+			v = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (unsigned)(c - 'a' + 10);
+		else {
+			kt_cpuset_free(s);
+			return NULL;
+		}
+		for (unsigned j = 0; j < 4; j++)
+			if (v & (1u << j))
+				kt_cpuset_set(s, bit + j);
+		bit += 4;
+	}
+	return s;
+}
+
+/*
+ * The spans a CPU's domains must have, smallest first: its core (when SMT),
+ * its LLC, its node, all CPUs, each kept only when larger than the one
+ * below it, since the kernel drops a domain that spans no more than its
+ * child, and a one-CPU domain.
+ */
+static size_t expected_spans(const struct kt_topology *t, unsigned cpu, struct kt_cpuset **out)
+{
+	struct kt_cpuset *cand[4] = { kt_cpuset_new(), NULL, NULL, kt_topo_all_cpuset(t) };
+	size_t n = 0, ncpus;
+	const unsigned *cpus = kt_topo_all_cpus(t, &ncpus);
+
+	if (cand[0])
+		for (size_t i = 0; i < ncpus; i++)
+			if (kt_topo_cpu_core(t, cpus[i]) == kt_topo_cpu_core(t, cpu))
+				kt_cpuset_set(cand[0], cpus[i]);
+	cand[1] = kt_topo_llc_aligned_cpuset(t, (unsigned)kt_topo_cpu_llc(t, cpu));
+	cand[2] = kt_topo_numa_aligned_cpuset(t, (unsigned)kt_topo_cpu_node(t, cpu));
+	for (size_t i = 0; i < 4; i++) {
+		if (cand[i] && kt_cpuset_count(cand[i]) > 1 &&
+		    (!n || kt_cpuset_count(cand[i]) > kt_cpuset_count(out[n - 1])))
+			out[n++] = cand[i];
+		else
+			kt_cpuset_free(cand[i]);
+	}
+	return n;
+}
+
+int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why)
+{
+	KT_AUTO(kt_topology) exp = kt_topology_from_spec(want);
+	KT_AUTOFREE char *path = kt_asprintf("%s/proc/schedstat", root), *text = NULL;
+	struct kt_cpuset *spans[4];
+	size_t nspans = 0, seen = 0;
+	char *save = NULL, spec[32];
+	int cpu = -1, e = 0;
+
+	*why = NULL;
+	if (!exp || !path)
+		return -ENOMEM;
+	if (kt_read_file(path, &text, NULL))
+		return -ENOENT;	/* no schedstats in this kernel: nothing to compare */
+	kt_topo_spec_format(want, spec, sizeof(spec));
+	for (char *line = strtok_r(text, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
+		char name[32], mask[1200];
+		unsigned level;
+
+		/* a CPU's block ends at the next CPU line or the end of the file */
+		if ((!line || !strncmp(line, "cpu", 3)) && cpu >= 0 && seen != nspans) {
+			*why = kt_asprintf("scheduling domains: CPU %d has %zu, %s needs %zu "
+					   "(SMT, LLC, node, machine, less those no wider than "
+					   "the level below)",
+					   cpu, seen, spec, nspans);
+			e = -EXDEV;
+		}
+		if (!line || e)
+			break;
+		if (sscanf(line, "cpu%d ", &cpu) == 1) {
+			for (size_t i = 0; i < nspans; i++)
+				kt_cpuset_free(spans[i]);
+			nspans = cpu >= 0 ? expected_spans(exp, (unsigned)cpu, spans) : 0;
+			seen = 0;
+			continue;
+		}
+		/* "domainN NAME MASK ..." (version 17) or "domainN MASK ..." (before) */
+		if (cpu < 0 || sscanf(line, "domain%u %31s %1199s", &level, name, mask) != 3)
+			continue;
+		{
+			const char *m = strspn(name, "0123456789abcdef,") == strlen(name) ? name : mask;
+			KT_AUTO(kt_cpuset) got = parse_hex_mask(m);
+
+			if (!got)
+				continue;
+			if (seen < nspans && !kt_cpuset_equal(got, spans[seen])) {
+				KT_AUTOFREE char *g = kt_cpuset_format(got), *w =
+					kt_cpuset_format(spans[seen]);
+
+				*why = kt_asprintf("scheduling domains: CPU %d's domain%u spans %s, "
+						   "%s needs %s",
+						   cpu, level, g ? g : "?", spec, w ? w : "?");
+				e = -EXDEV;
+				break;
+			}
+			seen++;
+		}
+	}
+	for (size_t i = 0; i < nspans; i++)
+		kt_cpuset_free(spans[i]);
+	if (e == -EXDEV && !*why)
+		e = -ENOMEM;
+	return e;
+}
+
+/* ---- in the booted guest ------------------------------------------------ */
+
+int kt_topo_verify_boot(const char *root, char **why)
+{
+	KT_AUTOFREE char *cmdline_path = kt_asprintf("%s/proc/cmdline", root), *cmdline = NULL;
+	KT_AUTOFREE char *cpuinfo_path = kt_asprintf("%s/proc/cpuinfo", root), *cpuinfo = NULL;
+	KT_AUTOFREE char *diff = NULL;
+	KT_AUTO(kt_topology) got = NULL;
+	struct kt_topo_spec want;
+	char spec[64] = "", vendor[64] = "?";
+	const char *p = NULL;
+	int e;
+
+	*why = NULL;
+	if (!cmdline_path || !cpuinfo_path)
+		return -ENOMEM;
+	if (kt_read_file(cmdline_path, &cmdline, NULL))
+		return 0;
+	/* the last one wins, as for the kernel's own arguments */
+	for (const char *q = strstr(cmdline, "ktstr.topo="); q; q = strstr(q + 1, "ktstr.topo="))
+		p = q;
+	if (!p || sscanf(p + 11, "%63[^ \n]", spec) != 1 || kt_topo_spec_parse(spec, &want, NULL))
+		return 0;	/* nothing declared: nothing to hold the machine to */
+	e = kt_topology_from_sysfs(root, &got);
+	if (e) {
+		*why = kt_asprintf("cannot read the guest's topology: %s", strerror(-e));
+		return *why ? -EXDEV : -ENOMEM;
+	}
+	e = kt_topo_verify(got, &want, &diff);
+	if (e == -EXDEV || (e = kt_topo_verify_domains(root, &want, &diff)) == -EXDEV) {
+		/* the vendor is the usual cause: Intel and AMD guests read LLCs differently */
+		if (kt_read_file(cpuinfo_path, &cpuinfo, NULL) == 0 &&
+		    (p = strstr(cpuinfo, "vendor_id")) && (p = strchr(p, ':')))
+			sscanf(p + 1, " %63s", vendor);
+		*why = kt_asprintf("%s (guest CPU vendor %s)", diff, vendor);
+		return *why ? -EXDEV : -ENOMEM;
+	}
+	return e == -ENOMEM ? e : 0;
+}
