@@ -67,7 +67,7 @@ static int parse_flag(struct cli_ctx *c, const char *arg)
 }
 
 static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt_variant *v,
-		    struct kt_job *j)
+		    bool skip_missing, struct kt_job *j)
 {
 	struct cli_ctx *c = arg;
 	const struct kt_scenario *sc = t->user;

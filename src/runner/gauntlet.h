@@ -174,9 +174,11 @@ void kt_pool_eta_text(double s, char *buf, size_t n);
 
 /* ---- the run --------------------------------------------------------------- */
 
-/* Turn a variant into a job (the front end's part); 0 or -errno. */
+/* Turn a variant into a job (the front end's part); 0 or -errno, -ENOENT
+ * for a scheduler binary that is not there (unless skip_missing: then the
+ * job is a SKIP). */
 typedef int (*kt_gauntlet_job_fn)(void *ctx, const struct kt_gauntlet_test *t,
-				  const struct kt_variant *v, struct kt_job *out);
+				  const struct kt_variant *v, bool skip_missing, struct kt_job *out);
 
 /* Options both front ends take (parsed by kt_gauntlet_opt). */
 struct kt_gauntlet_cfg {
@@ -192,6 +194,7 @@ struct kt_gauntlet_cfg {
 	double budget_s;
 	unsigned jobs, repeat, timeout_s;
 	bool list, tap, verbose, fail_fast, no_runs;
+	bool skip_missing;		/* a missing scheduler binary: SKIP, not exit 66 */
 };
 
 #define KT_GAUNTLET_LONGOPTS                                        \
@@ -214,6 +217,7 @@ struct kt_gauntlet_cfg {
 	{ "timeout", required_argument, NULL, 0x20f },              \
 	{ "fail-fast", no_argument, NULL, 0x210 },                  \
 	{ "no-runs-dir", no_argument, NULL, 0x211 },                \
+	{ "skip-missing-scheduler", no_argument, NULL, 0x212 },     \
 	{ "verbose", no_argument, NULL, 'v' }
 
 #define KT_GAUNTLET_HELP                                                                     \
@@ -232,6 +236,8 @@ struct kt_gauntlet_cfg {
 	"  --junit FILE, --json DIR, --tap   outputs as for a normal run\n"                         \
 	"  --timeout S         per-VM watchdog (seconds)\n"                                         \
 	"  --fail-fast         stop after the first failure\n"                                      \
+	"  --skip-missing-scheduler  a scheduler binary not found is a SKIP (default: exit 66;\n" \
+	"                      also KTSTR_SKIP_MISSING=1)\n"                                       \
 	"  -v, --verbose       evidence for every variant\n"
 
 /* Consume one option: 1 if it was ours, 0 if not, -1 on a bad value (printed). */
@@ -242,8 +248,8 @@ void kt_gauntlet_cfg_release(struct kt_gauntlet_cfg *c);
  * Expand, filter, shard or budget, then list or run (the job pool with a
  * progress line), keep every result in the runs directory and write the
  * outputs.  Prints; returns the process exit code (0 all passed, 1 a
- * failure or a regression against EEVDF, 64 bad input, 69 environment,
- * 130 interrupted).
+ * failure or a regression against EEVDF, 64 bad input, 66 a scheduler
+ * binary not found, 69 environment, 130 interrupted).
  */
 int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *tests,
 		    size_t n_tests, kt_gauntlet_job_fn make_job, void *ctx);

@@ -123,6 +123,7 @@ int kt_gauntlet_opt(struct kt_gauntlet_cfg *c, int opt, const char *arg)
 		return 1;
 	case 0x210: c->fail_fast = true; return 1;
 	case 0x211: c->no_runs = true; return 1;
+	case 0x212: c->skip_missing = true; return 1;
 	case 'v': c->verbose = true; return 1;
 	}
 	return 0;
@@ -417,7 +418,8 @@ static int build_jobs(struct run *r, kt_gauntlet_job_fn make_job, void *ctx)
 	for (size_t i = 0; i < r->nv; i++)
 		for (unsigned k = 0; k < rep; k++) {
 			size_t j = i * rep + k;
-			int e = make_job(ctx, &r->tests[r->v[i].test], &r->v[i], &r->jobs[j]);
+			int e = make_job(ctx, &r->tests[r->v[i].test], &r->v[i], r->c->skip_missing,
+					 &r->jobs[j]);
 
 			if (e)
 				return e;
@@ -532,7 +534,15 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 		rc = c->shard ? 0 : EXIT_USAGE;
 		goto out;
 	}
-	if (build_jobs(&r, make_job, ctx)) {
+	rc = build_jobs(&r, make_job, ctx);
+	if (rc == -ENOENT) {
+		/* a typo in a scheduler path must not turn CI green */
+		fprintf(stderr, "ktstr: a scheduler binary was not found (or pass "
+				"--skip-missing-scheduler)\n");
+		rc = KT_EXIT_NO_SCHEDULER;
+		goto out;
+	}
+	if (rc) {
 		fprintf(stderr, "ktstr: cannot prepare the jobs\n");
 		rc = EXIT_USAGE;
 		goto out;

@@ -89,7 +89,7 @@ static json_t *sched_json(const struct kt_scheduler *s, unsigned mask, const cha
 }
 
 static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt_variant *v,
-		    struct kt_job *j)
+		    bool skip_missing, struct kt_job *j)
 {
 	struct tests_ctx *c = arg;
 	const struct kt_test_def *d = t->user;
@@ -116,6 +116,12 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 	if (s) {
 		KT_AUTOFREE char *path = sched_binary(s);
 
+		if (!path && !skip_missing) {
+			fprintf(stderr, "ktstr: test %s: scheduler binary '%s' not found (next to the "
+					"test binary, by path, or $KTSTR_SCHEDULER)\n", d->name,
+				s->binary ? s->binary : "(none)");
+			return -ENOENT;
+		}
 		if (!path) {
 			j->skip_reason = kt_asprintf("scheduler binary '%s' not found (next to the test "
 						     "binary, by path, or $KTSTR_SCHEDULER)",
@@ -209,6 +215,8 @@ int kt_gauntlet_test_main(int argc, char **argv, const struct kt_test_def *const
 	int opt, rc;
 
 	optind = 1;
+	if (getenv("KTSTR_SKIP_MISSING") && !strcmp(getenv("KTSTR_SKIP_MISSING"), "1"))
+		cfg.skip_missing = true;
 	while ((opt = getopt_long(argc, argv, "hvj:", longopts, NULL)) != -1) {
 		int used = kt_gauntlet_opt(&cfg, opt, optarg);
 		char *e;

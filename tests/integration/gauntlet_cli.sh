@@ -45,6 +45,15 @@ check "excluded_flags leave 2 of 4 profiles: 48 variants" [ "$(wc -l < "$out/l.t
 lacks() { ! grep -q "$1" "$2"; }
 check "  ... none with slice20ms" lacks slice20ms "$out/l.txt"
 
+# a missing scheduler binary is bad input (66) unless a skip is asked for
+KTSTR_SCHEDULER=/nonexistent "$SUITE" --gauntlet --presets tiny-2llc fixture_flag_profiles \
+	> /dev/null 2> "$out/err"
+expect_rc "--gauntlet with the scheduler binary missing" 66 $?
+KTSTR_SCHEDULER=/nonexistent "$SUITE" --gauntlet --presets tiny-2llc fixture_flag_profiles \
+	--skip-missing-scheduler --no-runs-dir > "$out/o.txt" 2> "$out/err"
+check "  ... with --skip-missing-scheduler: two SKIPs, nothing booted" \
+	grep -q "^0 passed, 0 failed, 2 skipped" "$out/o.txt"
+
 # a declaration no preset can satisfy is refused by name, as without --gauntlet
 printf '#include <ktstr/ktstr.h>\nKTSTR_TEST(bad_range, .min_llcs = 4, .max_llcs = 2) { return kt_scenario_steady(ctx); }\n' > "$out/minmax.c"
 cc -std=gnu11 -D_GNU_SOURCE -Iinclude -o "$out/minmax" "$out/minmax.c" "$B/libktstr_main.a" "$B/libktstr.a" \
