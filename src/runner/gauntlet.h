@@ -249,7 +249,8 @@ void kt_gauntlet_cfg_release(struct kt_gauntlet_cfg *c);
  * progress line), keep every result in the runs directory and write the
  * outputs.  Prints; returns the process exit code (0 all passed, 1 a
  * failure or a regression against EEVDF, 64 bad input, 66 a scheduler
- * binary not found, 69 environment, 130 interrupted).
+ * binary not found, 69 environment, 73 an output not written, 77 every
+ * variant skipped, 130/143 interrupted).
  */
 int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *tests,
 		    size_t n_tests, kt_gauntlet_job_fn make_job, void *ctx);

@@ -503,6 +503,7 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 	size_t filtered = 0, counts[4] = { 0 }, nk;
 	char *err = NULL, stamp[32] = "";
 	int rc;
+	bool lost = false;
 	struct kt_pool pool = { 0 };
 	KT_AUTOFREE double *est = NULL;
 	KT_AUTOFREE bool *done = NULL;
@@ -582,15 +583,25 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 			annotate(&r, j);
 		}
 		counts[r.outs[j].verdict]++;
-		if (c->json_dir && kt_runner_write_json(c->json_dir, &r.jobs[j], &r.outs[j]))
+		if (c->json_dir && kt_runner_write_json(c->json_dir, &r.jobs[j], &r.outs[j])) {
 			fprintf(stderr, "ktstr: cannot write JSON results into %s\n", c->json_dir);
+			lost = true;
+		}
 	}
 	if (c->tap)
 		kt_runner_tap(stdout, r.jobs, r.outs, r.nj);
-	if (c->junit && kt_runner_junit(c->junit, r.jobs, r.outs, r.nj, "ktstr-gauntlet"))
+	if (c->junit && kt_runner_junit(c->junit, r.jobs, r.outs, r.nj, "ktstr-gauntlet")) {
 		fprintf(stderr, "ktstr: cannot write %s\n", c->junit);
-	rc = kt_cancelled() ? 130 : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1 : 0;
-	if (c->axes.vs_eevdf && !kt_cancelled()) {
+		lost = true;
+	}
+	/* the same exit codes as a normal run: nothing ran is not a pass */
+	if (counts[KT_SKIP] == r.nj && !kt_cancelled())
+		fprintf(stderr, "ktstr: every variant was skipped; nothing ran\n");
+	rc = kt_cancelled() ? kt_cancel_exit_code()
+	     : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1
+	     : lost ? KT_EXIT_CANT_WRITE
+	     : counts[KT_SKIP] == r.nj ? KT_EXIT_ALL_SKIPPED : 0;
+	if (c->axes.vs_eevdf && !kt_cancelled() && counts[KT_SKIP] < r.nj) {
 		json_t *docs = json_array();
 
 		for (size_t j = 0; j < r.nj; j++)
