@@ -69,15 +69,11 @@ static char *row_key(json_t *doc, bool kernels)
 			   kernels ? " @ " : "", kernels ? vfield(doc, "kernel") : "");
 }
 
-/* Index of s in a growing list of strings (appended when new). */
-static size_t intern(char ***list, size_t *n, const char *s)
+/* Add s to the list unless it is there already (order of first sight). */
+static void intern(struct kt_strlist *l, const char *s)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp((*list)[i], s))
-			return i;
-	*list = realloc(*list, (*n + 1) * sizeof(**list));
-	(*list)[*n] = strdup(s);
-	return (*n)++;
+	if (s && !kt_strlist_has(l, s))
+		kt_strlist_add(l, s);
 }
 
 static void anchor(FILE *f, json_t *doc)
@@ -89,8 +85,8 @@ static void anchor(FILE *f, json_t *doc)
 
 static void matrix(FILE *f, json_t *docs)
 {
-	char **rows = NULL, **cols = NULL;
-	size_t nr = 0, nc = 0, n = json_array_size(docs);
+	struct kt_strlist rows = { 0 }, cols = { 0 };
+	size_t n = json_array_size(docs);
 	bool kernels = false;
 	const char *k0 = NULL;
 
@@ -105,21 +101,21 @@ static void matrix(FILE *f, json_t *docs)
 		json_t *d = json_array_get(docs, i);
 		KT_AUTOFREE char *r = row_key(d, kernels);
 
-		intern(&rows, &nr, r);
-		intern(&cols, &nc, vfield(d, "preset"));
+		intern(&rows, r);
+		intern(&cols, vfield(d, "preset"));
 	}
 	fprintf(f, "<table class=\"matrix\"><tr><th>test / profile%s</th>", kernels ? " @ kernel" : "");
-	for (size_t c = 0; c < nc; c++) {
+	for (size_t c = 0; c < cols.n; c++) {
 		fputs("<th class=\"col\"><div>", f);
-		esc(f, cols[c]);
+		esc(f, cols.v[c]);
 		fputs("</div></th>", f);
 	}
 	fputs("</tr>\n", f);
-	for (size_t r = 0; r < nr; r++) {
+	for (size_t r = 0; r < rows.n; r++) {
 		fputs("<tr><th class=\"row\">", f);
-		esc(f, rows[r]);
+		esc(f, rows.v[r]);
 		fputs("</th>", f);
-		for (size_t c = 0; c < nc; c++) {
+		for (size_t c = 0; c < cols.n; c++) {
 			size_t runs = 0, passed = 0;
 			int worst = 4;
 			json_t *first = NULL;
@@ -128,7 +124,7 @@ static void matrix(FILE *f, json_t *docs)
 				json_t *d = json_array_get(docs, i);
 				KT_AUTOFREE char *rk = row_key(d, kernels);
 
-				if (strcmp(rk, rows[r]) || strcmp(vfield(d, "preset"), cols[c]))
+				if (!rk || strcmp(rk, rows.v[r]) || strcmp(vfield(d, "preset"), cols.v[c]))
 					continue;
 				runs++;
 				passed += !strcmp(verdict(d), "pass");
@@ -148,12 +144,8 @@ static void matrix(FILE *f, json_t *docs)
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
-	for (size_t i = 0; i < nr; i++)
-		free(rows[i]);
-	for (size_t i = 0; i < nc; i++)
-		free(cols[i]);
-	free(rows);
-	free(cols);
+	kt_strlist_release(&rows);
+	kt_strlist_release(&cols);
 }
 
 /* ---- the timeline ------------------------------------------------------ */

@@ -47,48 +47,24 @@ size_t kt_budget_buckets(const struct kt_variant *v, const struct kt_gauntlet_te
 	return n < max ? n : max;
 }
 
-struct set {
-	char **s;
-	size_t n, cap;
-};
-
-static ssize_t set_find(const struct set *st, const char *x)
+/* Index of x in the list, added when new (x is always freed); -1 on ENOMEM. */
+static ssize_t bucket_id(struct kt_strlist *all, char *x)
 {
-	for (size_t i = 0; i < st->n; i++)
-		if (!strcmp(st->s[i], x))
+	KT_AUTOFREE char *own = x;
+
+	for (size_t i = 0; x && i < all->n; i++)
+		if (!strcmp(all->v[i], x))
 			return (ssize_t)i;
-	return -1;
-}
-
-/* Index of x in the set, added (taking x) when new; -1 on ENOMEM (x freed). */
-static ssize_t set_add(struct set *st, char *x)
-{
-	ssize_t i = set_find(st, x);
-
-	if (i >= 0) {
-		free(x);
-		return i;
-	}
-	if (st->n == st->cap) {
-		size_t nc = st->cap ? st->cap * 2 : 64;
-		char **ns = realloc(st->s, nc * sizeof(*ns));
-
-		if (!ns) {
-			free(x);
-			return -1;
-		}
-		st->s = ns;
-		st->cap = nc;
-	}
-	st->s[st->n] = x;
-	return (ssize_t)st->n++;
+	if (!x || kt_strlist_add(all, x))
+		return -1;
+	return (ssize_t)all->n - 1;
 }
 
 size_t kt_budget_select(const struct kt_variant *v, size_t n, const struct kt_gauntlet_test *tests,
 			const char *const *kernels, double budget_s, bool *keep,
 			size_t *n_buckets, char ***missed)
 {
-	struct set all = { 0 };
+	struct kt_strlist all = { 0 };
 	KT_AUTOFREE ssize_t *ids = calloc(n * 8 + 1, sizeof(*ids));
 	KT_AUTOFREE size_t *nids = calloc(n + 1, sizeof(*nids));
 	KT_AUTOFREE bool *covered = NULL;
@@ -103,11 +79,13 @@ size_t kt_budget_select(const struct kt_variant *v, size_t n, const struct kt_ga
 		size_t nb = kt_budget_buckets(&v[i], tests, kernels, b, 8);
 
 		for (size_t k = 0; k < nb; k++)
-			ids[i * 8 + nids[i]++] = set_add(&all, b[k]);
+			ids[i * 8 + nids[i]++] = bucket_id(&all, b[k]);
 	}
 	covered = calloc(all.n + 1, sizeof(*covered));
-	if (!covered)
+	if (!covered) {
+		kt_strlist_release(&all);
 		return 0;
+	}
 	for (;;) {
 		ssize_t best = -1;
 		double best_rate = 0;
@@ -141,13 +119,11 @@ size_t kt_budget_select(const struct kt_variant *v, size_t n, const struct kt_ga
 
 		for (size_t i = 0; m && i < all.n; i++)
 			if (!covered[i])
-				m[k++] = strdup(all.s[i]);
+				m[k++] = strdup(all.v[i]);
 		*missed = m;
 	}
 	if (n_buckets)
 		*n_buckets = all.n;
-	for (size_t i = 0; i < all.n; i++)
-		free(all.s[i]);
-	free(all.s);
+	kt_strlist_release(&all);
 	return uncovered;
 }

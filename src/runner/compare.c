@@ -123,16 +123,9 @@ static struct group *group_get(struct groups *gs, char *key)
 			free(key);
 			return &gs->g[i];
 		}
-	if (gs->n == gs->cap) {
-		size_t nc = gs->cap ? gs->cap * 2 : 32;
-		struct group *ng = realloc(gs->g, nc * sizeof(*ng));
-
-		if (!ng) {
-			free(key);
-			return NULL;
-		}
-		gs->g = ng;
-		gs->cap = nc;
+	if (kt_grow(gs->g, gs->n, gs->cap, 32)) {
+		free(key);
+		return NULL;
 	}
 	gs->g[gs->n] = (struct group){ key, json_array(), json_array() };
 	return &gs->g[gs->n++];

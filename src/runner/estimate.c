@@ -92,7 +92,7 @@ void kt_estimate_release(struct kt_estimate *e)
 		free(e->tests[i].name);
 	free(e->tests);
 	e->tests = NULL;
-	e->n_tests = 0;
+	e->n_tests = e->tests_cap = 0;
 }
 
 double kt_estimate_test_run(const struct kt_estimate *e, const char *name, unsigned cpus,
@@ -165,10 +165,9 @@ static size_t test_index(struct kt_estimate *e, const char *name)
 	for (size_t i = 0; i < e->n_tests; i++)
 		if (!strcmp(e->tests[i].name, name))
 			return i;
-	t = realloc(e->tests, (e->n_tests + 1) * sizeof(*t));
-	if (!t)
+	if (kt_grow(e->tests, e->n_tests, e->tests_cap, 16))
 		return SIZE_MAX;
-	e->tests = t;
+	t = e->tests;
 	t[e->n_tests] = (struct kt_estimate_test){ strdup(name), 0 };
 	return t[e->n_tests].name ? e->n_tests++ : SIZE_MAX;
 }
@@ -243,23 +242,15 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	dur = json_integer_value(json_object_get(json_object_get(doc, "request"), "duration_ms")) / 1e3;
 	if (topo && verdict && (!strcmp(verdict, "pass") || !strcmp(verdict, "fail")) && wall > 0 &&
 	    !json_is_true(json_object_get(doc, "host")) && !kt_topo_spec_parse(topo, &spec, NULL)) {
-		if (obs.n == obs.cap) {
-			size_t nc = obs.cap ? obs.cap * 2 : 256;
-			unsigned *c = realloc(obs.cpus, nc * sizeof(*c));
-			double *o = c ? realloc(obs.over, nc * sizeof(*o)) : NULL;
-			char **nm = o ? realloc(obs.names, nc * sizeof(*nm)) : NULL;
+		/* three parallel arrays, grown one after another to one capacity */
+		size_t cap = obs.cap, cap2 = obs.cap, cap3 = obs.cap;
 
-			if (c)
-				obs.cpus = c;
-			if (o)
-				obs.over = o;
-			if (!nm) {
-				json_decref(doc);
-				return -1;
-			}
-			obs.names = nm;
-			obs.cap = nc;
+		if (kt_grow(obs.cpus, obs.n, cap, 256) || kt_grow(obs.over, obs.n, cap2, 256) ||
+		    kt_grow(obs.names, obs.n, cap3, 256)) {
+			json_decref(doc);
+			return -1;
 		}
+		obs.cap = cap;
 		test = json_string_value(json_object_get(json_object_get(doc, "variant"), "test"));
 		obs.names[obs.n] = strdup(test ? test : json_string_value(json_object_get(doc, "name"))
 					  ? json_string_value(json_object_get(doc, "name")) : "");

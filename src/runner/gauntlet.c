@@ -132,15 +132,8 @@ static int pick_presets(const struct kt_gauntlet_axes *a, const struct kt_topo_p
 
 static int push(struct kt_variant **v, size_t *n, size_t *cap, struct kt_variant x)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct kt_variant *nv = realloc(*v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = nc;
-	}
+	if (kt_grow(*v, *n, *cap, 64))
+		return -ENOMEM;
 	(*v)[(*n)++] = x;
 	return 0;
 }

@@ -90,7 +90,7 @@ struct kt_estimate {
 	double base_s, per_cpu_s, per_cpu2_s;
 	size_t samples;			/* runs it was fitted to; 0 = defaults */
 	struct kt_estimate_test *tests;	/* per test, when fitted with names */
-	size_t n_tests;
+	size_t n_tests, tests_cap;
 };
 void kt_estimate_default(struct kt_estimate *e);
 void kt_estimate_release(struct kt_estimate *e);
@@ -184,7 +184,7 @@ typedef int (*kt_gauntlet_job_fn)(void *ctx, const struct kt_gauntlet_test *t,
 struct kt_gauntlet_cfg {
 	struct kt_gauntlet_axes axes;
 	const char **kernel_args;	/* --kernel values (paths, dirs) */
-	size_t n_kernel_args;
+	size_t n_kernel_args, kernel_args_cap;
 	const char *accel;
 	const char *presets_arg;
 	const char *shard;

@@ -73,15 +73,11 @@ int kt_gauntlet_opt(struct kt_gauntlet_cfg *c, int opt, const char *arg)
 			return bad("--max-cpus", arg, "1..512");
 		c->axes.max_cpus = (unsigned)v;
 		return 1;
-	case 0x203: {
-		const char **k = realloc(c->kernel_args, (c->n_kernel_args + 1) * sizeof(*k));
-
-		if (!k)
+	case 0x203:
+		if (kt_grow(c->kernel_args, c->n_kernel_args, c->kernel_args_cap, 4))
 			return -1;
-		k[c->n_kernel_args++] = arg;
-		c->kernel_args = k;
+		c->kernel_args[c->n_kernel_args++] = arg;
 		return 1;
-	}
 	case 0x204:
 		v = strtoul(arg, &end, 10);
 		if (*end || !v || v > 100)
