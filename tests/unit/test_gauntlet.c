@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "runner/gauntlet.h"
+#include "util/util.h"
 
 static const struct kt_sched_flag two_flags[] = {
 	{ .name = "a", .args = { "--a" } },
@@ -318,6 +319,39 @@ static void test_estimate_fit(void **state)
 	kt_estimate_release(&e);
 }
 
+static void test_estimate_learns_from_runs_dir(void **state)
+{
+	char dir[] = "/tmp/kt-est-XXXXXX", path[128];
+	const char *topo[] = { "1n1l4c1t", "1n2l4c1t", "1n4l4c1t", "1n8l4c1t" };
+	struct kt_estimate e;
+
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 4; i++) {
+		unsigned cpus = 4u << i;
+		json_t *d = json_pack("{s:s,s:s,s:s,s:{s:f},s:{s:I},s:{s:s}}", "schema", "ktstr-result/1",
+				      "topology", topo[i], "verdict", i == 3 ? "fail" : "pass",
+				      "timings", "wall_s", 2.0 + 0.5 * cpus + 3.0, "request",
+				      "duration_ms", (json_int_t)3000, "variant", "test", "steady");
+
+		snprintf(path, sizeof(path), "%s/r%d.json", dir, i);
+		assert_int_equal(json_dump_file(d, path, 0), 0);
+		json_decref(d);
+	}
+	/* an error carries no timing worth learning from */
+	snprintf(path, sizeof(path), "%s/err.json", dir);
+	assert_int_equal(kt_write_whole(path, "{\"verdict\": \"error\"}", 20, 0644), 0);
+	assert_int_equal(kt_estimate_learn(&e, dir), 0);
+	assert_int_equal(e.samples, 4);
+	/* 2 s + 0.5 s per CPU of overhead, seen at 4..32 CPUs */
+	assert_true(fabs(kt_estimate_test_run(&e, "steady", 16, 3) - (2 + 8 + 3)) < 0.05);
+	kt_estimate_release(&e);
+	assert_int_equal(kt_rm_rf(dir), 0);
+	/* no runs directory yet: the defaults, not an error */
+	assert_int_equal(kt_estimate_learn(&e, "/nonexistent/ktstr-runs"), 0);
+	assert_int_equal(e.samples, 0);
+	kt_estimate_release(&e);
+}
+
 static void test_timeout_grows_with_cpus(void **state)
 {
 	struct kt_variant small = { .topo = { 1, 2, 2, 1 } }, big = { .topo = { 1, 14, 9, 2 } };
@@ -397,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_estimate_fit),
 		cmocka_unit_test(test_eta),
 		cmocka_unit_test(test_timeout_grows_with_cpus),
+		cmocka_unit_test(test_estimate_learns_from_runs_dir),
 		cmocka_unit_test(test_from_declaration),
 	};
 
