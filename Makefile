@@ -63,6 +63,14 @@ $(O)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The commit the binaries come from keys the gauntlet's runs directory.  The
+# stamp file is rewritten only when the commit changes, so only that one
+# object rebuilds then.
+GIT_COMMIT := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+$(shell mkdir -p $(O); [ "$$(cat $(O)/commit 2>/dev/null)" = "$(GIT_COMMIT)" ] || echo "$(GIT_COMMIT)" > $(O)/commit)
+$(O)/src/runner/gauntlet_run.o: $(O)/commit
+$(O)/src/runner/gauntlet_run.o: CFLAGS += -DKT_GIT_COMMIT='"$(GIT_COMMIT)"'
+
 $(O)/libktstr.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

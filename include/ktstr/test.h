@@ -34,7 +34,8 @@ struct kt_test_def {
 	struct kt_assert assert;		/* overrides: .assert = { .max_gap_ms = KT_SET(500) } */
 	const char *required_flags[KT_SCHED_MAX_FLAGS];
 	const char *excluded_flags[KT_SCHED_MAX_FLAGS];
-	/* constraints on --topology overrides (0 = none) */
+	/* constraints on --topology overrides and on the presets --gauntlet
+	 * expands a test over (0 = none) */
 	unsigned min_llcs, max_llcs, min_cpus, max_cpus, min_numa_nodes, max_numa_nodes;
 	bool requires_smt;
 	bool host_only;				/* run on this machine, not in a VM */

@@ -87,5 +87,8 @@ int kt_cmd_qemu(int argc, char **argv);
 int kt_cmd_cleanup(int argc, char **argv);
 int kt_cmd_list(int argc, char **argv);
 int kt_cmd_run(int argc, char **argv);
+int kt_cmd_gauntlet(int argc, char **argv);
+int kt_cmd_compare(int argc, char **argv);
+int kt_cmd_report(int argc, char **argv);
 
 #endif

@@ -36,15 +36,13 @@ static char *find_fetch_script(void)
 	return NULL;
 }
 
-static int kernel_list(void)
+/* One cache directory's kernels; returns how many were usable. */
+static unsigned list_dir(const char *dir)
 {
-	KT_AUTOFREE char *cache = kt_cache_dir(), *dir = NULL;
 	struct dirent *de;
 	unsigned n = 0;
-	DIR *d;
+	DIR *d = opendir(dir);
 
-	dir = cache ? kt_asprintf("%s/kernels", cache) : NULL;
-	d = dir ? opendir(dir) : NULL;
 	while (d && (de = readdir(d))) {
 		struct kt_kernel k;
 		KT_AUTOFREE char *path = NULL;
@@ -61,6 +59,30 @@ static int kernel_list(void)
 		printf("%-40s %s%s\n", de->d_name, path, k.vmlinux_h ? "" : " (no vmlinux.h)");
 		kt_kernel_release(&k);
 		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* kernels/ (the default flavour, booted by default), then kernels-<flavour>/. */
+static int kernel_list(void)
+{
+	KT_AUTOFREE char *cache = kt_cache_dir(), *dir = NULL;
+	struct dirent *de;
+	unsigned n;
+	DIR *d;
+
+	dir = cache ? kt_asprintf("%s/kernels", cache) : NULL;
+	n = dir ? list_dir(dir) : 0;
+	d = cache ? opendir(cache) : NULL;
+	while (d && (de = readdir(d))) {
+		KT_AUTOFREE char *sub = NULL;
+
+		if (strncmp(de->d_name, "kernels-", 8))
+			continue;
+		sub = kt_asprintf("%s/%s", cache, de->d_name);
+		n += sub ? list_dir(sub) : 0;
 	}
 	if (d)
 		closedir(d);
@@ -100,10 +122,11 @@ int kt_cmd_kernel(int argc, char **argv)
 		return KT_EXIT_ENV;
 	}
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: ktstr kernel fetch [--package NAME] | list | path [PATH]\n"
+		printf("usage: ktstr kernel fetch [FLAVOUR|VERSION] [--package NAME] | list | path [PATH]\n"
 		       "  fetch  download a sched_ext-enabled kernel (default: Debian unstable's\n"
-		       "         linux-image-cloud-amd64) into the cache, with its config and a\n"
-		       "         vmlinux.h generated from its BTF; nothing is installed\n"
+		       "         linux-image-cloud-amd64; FLAVOUR amd64 or rt-amd64 for the generic\n"
+		       "         and PREEMPT_RT ones, or an exact VERSION) into the cache, with its\n"
+		       "         config and a vmlinux.h generated from its BTF; nothing is installed\n"
 		       "  list   show cached kernels\n"
 		       "  path   print the kernel image that would be booted\n");
 		return 0;

@@ -16,6 +16,9 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "run", kt_cmd_run, "run a catalog scenario in a VM (or --host)" },
+	{ "gauntlet", kt_cmd_gauntlet, "scenarios across presets, flag profiles and kernels" },
+	{ "compare", kt_cmd_compare, "compare two runs (or a run with EEVDF) metric by metric" },
+	{ "report", kt_cmd_report, "merge shard results; write the HTML report" },
 	{ "list", kt_cmd_list, "list the scenario catalog" },
 	{ "vm", kt_cmd_vm, "run a command in a VM with a given topology" },
 	{ "shell", kt_cmd_shell, "interactive shell in a VM" },

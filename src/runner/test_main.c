@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check/check_json.h"
+#include "runner/gauntlet.h"
 #include "util/util.h"
 #include "vm/vm_internal.h"
 
@@ -49,6 +50,8 @@ static const char usage_text[] =
 	"  --skip-missing-scheduler\n"
 	"                     a test whose scheduler binary is not found is a SKIP\n"
 	"                     (default: bad input, exit 66; also KTSTR_SKIP_MISSING=1)\n"
+	"  --gauntlet         every test on every suitable preset, profile and kernel\n"
+	"                     (`--gauntlet --help` for its options)\n"
 	"  -v, --verbose      show timelines and console tails for every test\n"
 	"\nexit status: 0 all ran tests passed, 1 a test failed, 64 bad input, 66 a\n"
 	"scheduler binary not found, 69 environment, 70 internal error, 73 a result\n"
@@ -514,6 +517,8 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	kt_runner_set_tests(begin, end);
 	if (kt_guest_is_init())
 		kt_guest_main(kt_runner_guest_modes());
+	if (kt_gauntlet_wanted(argc, argv))
+		return kt_gauntlet_test_main(argc, argv, begin, end);
 	while ((opt = getopt_long(argc, argv, "hvj:", longopts, NULL)) != -1) {
 		char *endp;
 
