@@ -24,7 +24,10 @@
  *    the same (the kernel's package level spans the NUMA node), only the
  *    package ids differ.
  *  - APIC IDs above 254 need x2APIC: KVM's kernel irqchip, or QEMU >= 9.0
- *    under TCG (7.2 refuses to start).
+ *    under TCG (7.2 refuses to start).  The guest kernel enables x2APIC
+ *    only with interrupt remapping; without it, it boots but aborts the
+ *    bring-up of every CPU whose APIC ID is above 255 ("invalid APIC ID"),
+ *    so such machines get an emulated Intel IOMMU with interrupt remapping.
  *
  * The plan is a pure function of (spec, accelerator, version, vendor) so
  * it is unit-tested without QEMU.  Every boot still verifies the result in
@@ -287,7 +290,8 @@ int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
 	m->cores = t->cores;
 	m->threads = t->threads;
 	m->last_apic_id = last_apic_id(m->sockets, m->dies, m->cores, m->threads);
-	if (m->last_apic_id >= 255 && accel != KT_ACCEL_KVM && !new_qemu) {
+	m->x2apic = m->last_apic_id >= 255;
+	if (m->x2apic && accel != KT_ACCEL_KVM && !new_qemu) {
 		char spec[32];
 
 		kt_topo_spec_format(t, spec, sizeof(spec));
