@@ -59,7 +59,7 @@ if [ -n "$q10" ]; then
 		-device max-x86_64-cpu,socket-id=1,core-id=0,thread-id=0 "$@" -m 512 -nodefaults \
 		-no-reboot -display none -kernel "$kern" -initrd "$out/mini.cpio" -serial stdio \
 		-append "console=ttyS0 quiet panic=-1 rdinit=/init nokaslr tsc=reliable" 2>/dev/null |
-		grep -E '^0(-1)?$'; }
+		tr -d '\r' | grep -E '^0(-1)?$'; }
 	o=$(x2 -device intel-iommu,intremap=on,eim=on)
 	check "APIC ID 256 with interrupt remapping: both CPUs online (got: $o)" [ "$o" = "0-1" ]
 	o=$(x2)
