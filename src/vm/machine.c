@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -121,10 +122,13 @@ static int run_version(const char *path, char **out)
 	return e;
 }
 
+/* One probe per binary per process; test runners call this from threads. */
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kt_qemu_info memo;
+static char memo_key[4200];
+
 int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 {
-	static struct kt_qemu_info memo;
-	static char memo_key[4200];
 	KT_AUTOFREE char *path = which(kt_qemu_binary()), *cache = NULL, *file = NULL;
 	KT_AUTOFREE char *seen = NULL, *text = NULL;
 	char key[4200];
@@ -141,10 +145,13 @@ int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 	snprintf(key, sizeof(key), "%s %lld %lld", path, (long long)st.st_mtime,
 		 (long long)st.st_size);
 	snprintf(out->path, sizeof(out->path), "%s", path);
+	pthread_mutex_lock(&memo_lock);
 	if (memo.major && !strcmp(key, memo_key)) {
 		*out = memo;
+		pthread_mutex_unlock(&memo_lock);
 		return 0;
 	}
+	pthread_mutex_unlock(&memo_lock);
 	cache = kt_cache_dir();
 	file = cache ? kt_asprintf("%s/qemu-probe", cache) : NULL;
 	/* the cache: one line per binary, "path mtime size major.minor.micro" */
@@ -181,8 +188,10 @@ int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 			kt_buf_release(&b);
 		}
 	}
+	pthread_mutex_lock(&memo_lock);
 	memo = *out;
 	snprintf(memo_key, sizeof(memo_key), "%s", key);
+	pthread_mutex_unlock(&memo_lock);
 	return 0;
 }
 
