@@ -45,6 +45,19 @@ int kt_cgroup_manager_new(const char *root, const char *parent_name,
 			  struct kt_cgroup_manager **out);
 /* Removes every cgroup under the parent, then the parent.  Accepts NULL. */
 void kt_cgroup_manager_free(struct kt_cgroup_manager *m);
+
+/*
+ * Report each change made through m (a cpuset set or cleared, a task
+ * moved) to fn as one line ("cpuset of cg_0 set to 0-1", "task 412 moved
+ * to cg_1"), after it succeeded: the runner puts these on the timeline, so
+ * a test body's direct calls show there as ops do.  fn NULL: no reports.
+ * kt_cgroup_manager_quiet(m, true) ... (m, false) brackets changes whose
+ * caller records its own entry (the ops engine, the setup helpers); it
+ * nests.
+ */
+typedef void (*kt_cgroup_observer_fn)(void *arg, const char *what);
+void kt_cgroup_manager_observe(struct kt_cgroup_manager *m, kt_cgroup_observer_fn fn, void *arg);
+void kt_cgroup_manager_quiet(struct kt_cgroup_manager *m, bool quiet);
 KT_DEFINE_FREEP(kt_cgroup_manager)
 
 /* Absolute path of the run's parent cgroup. */
@@ -82,6 +95,9 @@ bool kt_cgroup_exists(struct kt_cgroup_manager *m, const char *name);
 int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
 			 const struct kt_cpuset *set);
 int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name);
+/* Write cpu.weight (1..10000; 100 is the kernel's default).  -ENOENT when
+ * the cpu controller is not enabled for the cgroup. */
+int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned weight);
 /* Read cpuset.cpus.effective into a new set. */
 int kt_cgroup_get_cpuset(struct kt_cgroup_manager *m, const char *name,
 			 struct kt_cpuset **out);

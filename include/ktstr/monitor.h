@@ -7,7 +7,11 @@
  * window.  Knows nothing about workers; never prints.
  *
  * Thresholds (unset fields take kt_assert_default_checks()'s values; a
- * value <= 0 turns a check off):
+ * value <= 0 turns a check off).  The kernel-wide nr_running imbalance is
+ * sampled and reported, not judged: it cannot tell tasks pinned apart on
+ * purpose from misplaced ones, and under sched_ext a task waiting in a
+ * shared DSQ counts on the CPU it last ran on; the placement checks of
+ * check.h (kt_wc_*) judge among the CPUs each worker may use.
  *   max_imbalance_ratio  max/max(min,1) of per-CPU nr_running
  *   max_local_dsq_depth  any CPU's local DSQ depth (only where exposed)
  *   fail_on_stall        a CPU with runnable tasks whose rq clock did not

@@ -24,6 +24,8 @@ void kt_timeline_free(struct kt_timeline *t);
 KT_DEFINE_FREEP(kt_timeline)
 void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t kt_timeline_count(const struct kt_timeline *t);
+/* Now, on the timeline's clock (ms since kt_timeline_new). */
+double kt_timeline_now_ms(const struct kt_timeline *t);
 /* i-th event: its time (ms since kt_timeline_new) and text. */
 const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms);
 
@@ -137,6 +139,7 @@ struct kt_cgroup_def {
 	int nice;
 	struct kt_affinity_spec affinity;
 	bool no_workers;			/* create the cgroup (and cpuset) only */
+	unsigned weight;			/* cpu.weight; 0 -> leave the kernel's 100 */
 };
 #define KT_CGROUP(name_, ...) { .name = (name_), __VA_ARGS__ }
 #define KT_WORK(kind_, ...) ((struct kt_work_type){ .kind = (kind_), __VA_ARGS__ })
@@ -237,7 +240,8 @@ struct kt_action {
 
 struct kt_scenario {
 	const char *name;
-	const char *category;		/* basic, cpuset, dynamic, stress, affinity, nested */
+	const char *category;		/* basic, cpuset, dynamic, stress, affinity, nested,
+					 * placement, fairness */
 	const char *description;
 	const char *const *required_flags;	/* NULL-terminated or NULL */
 	const char *const *excluded_flags;
@@ -272,5 +276,18 @@ struct kt_assert_result *kt_scenario_host_contention(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_nested_steady(struct kt_ctx *ctx);
 struct kt_assert_result *kt_scenario_nested_task_move(struct kt_ctx *ctx);
+/* Unpinned forms: placement is the scheduler's job. */
+struct kt_assert_result *kt_scenario_steady_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_steady_llc_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_oversubscribed_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cpuset_apply_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cgroup_add_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cgroup_remove_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_nested_steady_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_cpuset_grow_unpinned(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_llc_local(struct kt_ctx *ctx);
+/* Weights: cpu.weight between cgroups, nice between tasks, on one CPU. */
+struct kt_assert_result *kt_scenario_cgroup_weight(struct kt_ctx *ctx);
+struct kt_assert_result *kt_scenario_nice_weight(struct kt_ctx *ctx);
 
 #endif

@@ -32,7 +32,7 @@ struct kt_scheduler {
 	struct kt_sched_flag flags[KT_SCHED_MAX_FLAGS];
 	const char *kargs;			/* extra kernel command line */
 	const char *sysctls[8];			/* "kernel.foo=1" applied in the guest */
-	unsigned attach_timeout_ms;		/* 0 -> 10000 */
+	unsigned attach_timeout_ms;		/* 0 -> 30000 (a loaded TCG host can take 10 s) */
 };
 
 /* Declare a scheduler for tests: KTSTR_SCHEDULER(MY_SCHED, .name = ..., .binary = ...). */
@@ -45,7 +45,7 @@ struct kt_sched_run;
 
 /*
  * Start `binary` with args (NULL-terminated), stdout/stderr captured, and
- * wait (bounded by attach_timeout_ms, 0 -> 10000) until
+ * wait (bounded by attach_timeout_ms, 0 -> 30000) until
  * /sys/kernel/sched_ext/state is "enabled" and root/ops is set (and equals
  * expect_ops when non-NULL).  On failure returns -errno with *err a
  * one-line diagnosis ("scheduler did not attach within 10 s: <stderr tail>
@@ -62,6 +62,12 @@ bool kt_sched_alive(struct kt_sched_run *r, char **why);
 /* Stop it (SIGTERM, bounded wait, SIGKILL) and wait for sched_ext to go
  * back to "disabled". */
 int kt_sched_stop(struct kt_sched_run *r);
+/* The same when the verdict is already certain: SIGTERM, and if sched_ext
+ * is still on after grace_ms, the kernel is told to disable the BPF
+ * scheduler itself (sysrq S; *forced says so), so that stalled workers run
+ * and report at once instead of after the scheduler's or the kernel
+ * watchdog's timeout. */
+int kt_sched_stop_now(struct kt_sched_run *r, unsigned grace_ms, bool *forced);
 
 /* What is known about how the scheduler ended, for the verdict. */
 struct kt_sched_diag {

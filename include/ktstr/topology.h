@@ -85,7 +85,13 @@ bool kt_topo_has_smt(const struct kt_topology *t);
 
 /* CPUs of LLC idx (sorted), NULL if idx is out of range. */
 const unsigned *kt_topo_cpus_in_llc(const struct kt_topology *t, unsigned idx, size_t *n);
-/* Cpuset of LLC idx / of NUMA node id `node`; empty set if out of range, NULL on ENOMEM. */
+/*
+ * Cpuset of LLC idx / of NUMA node id `node`: every online CPU in it, the
+ * CPU kept out of scenarios included; empty set if out of range, NULL on
+ * ENOMEM.  Not the same as KT_CPUSET_LLC(idx) / KT_CPUSET_NUMA(node), which
+ * resolve to that LLC's or node's *usable* CPUs (kt_topo_usable_cpus): on
+ * 1n2l2c1t, kt_topo_llc_aligned_cpuset(t, 1) is 2-3, KT_CPUSET_LLC(1) is 2.
+ */
 struct kt_cpuset *kt_topo_llc_aligned_cpuset(const struct kt_topology *t, unsigned idx);
 struct kt_cpuset *kt_topo_numa_aligned_cpuset(const struct kt_topology *t, unsigned node);
 /* The set of NUMA node ids holding any CPU of cpus (unknown CPUs ignored). */
@@ -163,15 +169,28 @@ struct kt_cpuset_spec {
 	const char *exact;
 };
 
-#define KT_CPUSET_LLC(i) ((struct kt_cpuset_spec){ .kind = KT_CSPEC_LLC, .idx = (i) })
-#define KT_CPUSET_NUMA(n) ((struct kt_cpuset_spec){ .kind = KT_CSPEC_NUMA, .idx = (n) })
-#define KT_CPUSET_RANGE(a, b) \
-	((struct kt_cpuset_spec){ .kind = KT_CSPEC_RANGE, .start_frac = (a), .end_frac = (b) })
-#define KT_CPUSET_DISJOINT(i, n) \
-	((struct kt_cpuset_spec){ .kind = KT_CSPEC_DISJOINT, .idx = (i), .of = (n) })
-#define KT_CPUSET_OVERLAP(i, n, f) \
-	((struct kt_cpuset_spec){ .kind = KT_CSPEC_OVERLAP, .idx = (i), .of = (n), .frac = (f) })
-#define KT_CPUSET_EXACT(list) ((struct kt_cpuset_spec){ .kind = KT_CSPEC_EXACT, .exact = (list) })
+/*
+ * Two forms of each spec.  KT_CPUSET_LLC(1) is a value (a compound
+ * literal) for expressions and assignments; KT_CPUSET_LLC_INIT(1) is a
+ * braced initializer whose elements are all constant, for static or const
+ * tables (`static const struct kt_cgroup_def defs[] = { KT_CGROUP("cg_0",
+ * .cpuset = KT_CPUSET_LLC_INIT(1)), { 0 } };`), where ISO C (and
+ * -Wpedantic) reject a compound literal as "not constant".
+ */
+#define KT_CPUSET_LLC_INIT(i) { .kind = KT_CSPEC_LLC, .idx = (i) }
+#define KT_CPUSET_NUMA_INIT(n) { .kind = KT_CSPEC_NUMA, .idx = (n) }
+#define KT_CPUSET_RANGE_INIT(a, b) { .kind = KT_CSPEC_RANGE, .start_frac = (a), .end_frac = (b) }
+#define KT_CPUSET_DISJOINT_INIT(i, n) { .kind = KT_CSPEC_DISJOINT, .idx = (i), .of = (n) }
+#define KT_CPUSET_OVERLAP_INIT(i, n, f) \
+	{ .kind = KT_CSPEC_OVERLAP, .idx = (i), .of = (n), .frac = (f) }
+#define KT_CPUSET_EXACT_INIT(list) { .kind = KT_CSPEC_EXACT, .exact = (list) }
+
+#define KT_CPUSET_LLC(i) ((struct kt_cpuset_spec)KT_CPUSET_LLC_INIT(i))
+#define KT_CPUSET_NUMA(n) ((struct kt_cpuset_spec)KT_CPUSET_NUMA_INIT(n))
+#define KT_CPUSET_RANGE(a, b) ((struct kt_cpuset_spec)KT_CPUSET_RANGE_INIT(a, b))
+#define KT_CPUSET_DISJOINT(i, n) ((struct kt_cpuset_spec)KT_CPUSET_DISJOINT_INIT(i, n))
+#define KT_CPUSET_OVERLAP(i, n, f) ((struct kt_cpuset_spec)KT_CPUSET_OVERLAP_INIT(i, n, f))
+#define KT_CPUSET_EXACT(list) ((struct kt_cpuset_spec)KT_CPUSET_EXACT_INIT(list))
 
 /*
  * Resolve spec against t.  kind NONE: *out = NULL, returns 0.  Impossible

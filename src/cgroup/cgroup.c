@@ -16,6 +16,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
@@ -417,6 +418,43 @@ static int write_ctl(struct kt_cgroup_manager *m, const char *name, const char *
 	return err ? kt_cg_fail(m, path, err) : 0;
 }
 
+void kt_cgroup_manager_observe(struct kt_cgroup_manager *m, kt_cgroup_observer_fn fn, void *arg)
+{
+	if (!m)
+		return;
+	m->observer = fn;
+	m->observer_arg = arg;
+}
+
+void kt_cgroup_manager_quiet(struct kt_cgroup_manager *m, bool quiet)
+{
+	if (!m)
+		return;
+	if (quiet)
+		m->quiet++;
+	else if (m->quiet)
+		m->quiet--;
+}
+
+/* Tell the observer about a change that succeeded (err == 0); returns err. */
+static int observed(struct kt_cgroup_manager *m, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int observed(struct kt_cgroup_manager *m, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+
+	if (err || !m->observer || m->quiet)
+		return err;
+	va_start(ap, fmt);
+	what = kt_vasprintf(fmt, ap);
+	va_end(ap);
+	if (what)
+		m->observer(m->observer_arg, what);
+	free(what);
+	return 0;
+}
+
 int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
 			 const struct kt_cpuset *set)
 {
@@ -430,13 +468,28 @@ int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
 	list = kt_cpuset_format(set);
 	if (!list)
 		return -ENOMEM;
-	return write_ctl(m, name, "cpuset.cpus", list, false);
+	return observed(m, write_ctl(m, name, "cpuset.cpus", list, false), "cpuset of %s set to %s",
+			name ? name : "the run's cgroup", list);
+}
+
+int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned weight)
+{
+	char text[16];
+
+	if (weight < 1 || weight > 10000) {
+		KT_AUTOFREE char *path = cg_path(m, name ? name : "", "cpu.weight");
+
+		return path ? kt_cg_fail(m, path, -EINVAL) : -ENOMEM;
+	}
+	snprintf(text, sizeof(text), "%u", weight);
+	return write_ctl(m, name, "cpu.weight", text, false);
 }
 
 int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name)
 {
 	/* A zero-length write never reaches the kernel; it strips the "\n". */
-	return write_ctl(m, name, "cpuset.cpus", "\n", false);
+	return observed(m, write_ctl(m, name, "cpuset.cpus", "\n", false), "cpuset of %s cleared",
+			name ? name : "the run's cgroup");
 }
 
 int kt_cgroup_get_cpuset(struct kt_cgroup_manager *m, const char *name,
@@ -466,7 +519,8 @@ int kt_cgroup_move_task(struct kt_cgroup_manager *m, const char *name, pid_t tid
 		return path ? kt_cg_fail(m, path, -EINVAL) : -ENOMEM;
 	}
 	snprintf(buf, sizeof(buf), "%d\n", (int)tid);
-	return write_ctl(m, name, "cgroup.procs", buf, true);
+	return observed(m, write_ctl(m, name, "cgroup.procs", buf, true), "task %d moved to %s",
+			(int)tid, name ? name : "the run's cgroup");
 }
 
 int kt_cgroup_move_tasks(struct kt_cgroup_manager *m, const char *name,

@@ -19,6 +19,9 @@ struct kt_cgroup_manager {
 	char *last_path; /* path of the last failing call, or NULL */
 	bool fake;       /* KT_CGROUP_FAKE_ROOT=1: plain files, see cgroup.c */
 	uint64_t drain_ns;
+	kt_cgroup_observer_fn observer;	/* changes reported here, or NULL */
+	void *observer_arg;
+	unsigned quiet;  /* > 0: changes are not reported */
 };
 
 /* True when KT_CGROUP_FAKE_ROOT=1. */

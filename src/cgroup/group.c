@@ -9,13 +9,14 @@
  */
 #include <ktstr/cgroup.h>
 
+#include "util/util.h"
+
 #include <errno.h>
 #include <string.h>
 
 struct kt_cgroup_group {
 	struct kt_cgroup_manager *m;
-	char **names;
-	size_t n, cap;
+	struct kt_strlist names;	/* in the order they were added */
 };
 
 struct kt_cgroup_group *kt_cgroup_group_new(struct kt_cgroup_manager *m)
@@ -34,22 +35,7 @@ struct kt_cgroup_group *kt_cgroup_group_new(struct kt_cgroup_manager *m)
 
 static int remember(struct kt_cgroup_group *g, const char *name)
 {
-	char *dup;
-
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 8;
-		char **names = realloc(g->names, cap * sizeof(*names));
-
-		if (!names)
-			return -ENOMEM;
-		g->names = names;
-		g->cap = cap;
-	}
-	dup = strdup(name);
-	if (!dup)
-		return -ENOMEM;
-	g->names[g->n++] = dup;
-	return 0;
+	return kt_strlist_add(&g->names, name);
 }
 
 int kt_cgroup_group_add(struct kt_cgroup_group *g, const char *name)
@@ -73,12 +59,12 @@ int kt_cgroup_group_adopt(struct kt_cgroup_group *g, const char *name)
 
 size_t kt_cgroup_group_count(const struct kt_cgroup_group *g)
 {
-	return g->n;
+	return g->names.n;
 }
 
 const char *kt_cgroup_group_name(const struct kt_cgroup_group *g, size_t i)
 {
-	return i < g->n ? g->names[i] : NULL;
+	return i < g->names.n ? g->names.v[i] : NULL;
 }
 
 void kt_cgroup_group_free(struct kt_cgroup_group *g)
@@ -86,11 +72,9 @@ void kt_cgroup_group_free(struct kt_cgroup_group *g)
 	if (!g)
 		return;
 	/* Newest first, so a nested "a/b" goes before an "a" added earlier. */
-	for (size_t i = g->n; i-- > 0;) {
-		if (kt_cgroup_exists(g->m, g->names[i]))
-			(void)kt_cgroup_remove(g->m, g->names[i]);
-		free(g->names[i]);
-	}
-	free(g->names);
+	for (size_t i = g->names.n; i-- > 0;)
+		if (kt_cgroup_exists(g->m, g->names.v[i]))
+			(void)kt_cgroup_remove(g->m, g->names.v[i]);
+	kt_strlist_release(&g->names);
 	free(g);
 }

@@ -21,7 +21,9 @@ const struct kt_assert_field kt_assert_fields[] = {
 	FIELD(min_iteration_rate, false, true),
 	FIELD(max_migration_ratio, false, true),
 	FIELD(min_cpu_share_pct, false, true),
+	FIELD(work_conservation, true, false),
 	FIELD(max_imbalance_ratio, false, false),
+	FIELD(llc_locality, true, false),
 	FIELD(max_local_dsq_depth, false, false),
 	FIELD(fail_on_stall, true, false),
 	FIELD(sustained_samples, false, false),
@@ -56,11 +58,14 @@ struct kt_assert kt_assert_default_checks(void)
 		 */
 		.max_spread_pct = KT_SET(15),
 		/*
-		 * Monitor thresholds, applied to the periodic samples.  The
-		 * run-queue imbalance check (4.0 is a good value) is off by
-		 * default: scenarios pin tasks unevenly on purpose, and an idle
-		 * CPU beside a queue of pinned tasks is not the scheduler's fault.
+		 * Placement: judged only among the CPUs each worker may use,
+		 * so tasks pinned unevenly on purpose are not the scheduler's
+		 * fault, while a scheduler that stacks tasks beside idle CPUs
+		 * they are allowed on is.
 		 */
+		.work_conservation = KT_SET(1),
+		.max_imbalance_ratio = KT_SET(4),
+		/* Monitor thresholds, applied to the periodic samples. */
 		.max_local_dsq_depth = KT_SET(50),
 		.fail_on_stall = KT_SET(1),
 		.sustained_samples = KT_SET(5),

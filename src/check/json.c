@@ -99,6 +99,8 @@ static json_t *stats_to_json(const struct kt_stats *s)
 	err |= set(o, "cgroups", json_integer(s->cgroups));
 	err |= set(o, "cpus_used", json_integer(s->cpus_used));
 	err |= set(o, "spread_pct", json_real(s->spread_pct));
+	err |= set(o, "spread_judged", json_integer(s->spread_judged));
+	err |= set(o, "spread_unjudged_pct", json_real(s->spread_unjudged_pct));
 	err |= set(o, "throughput_cv", json_real(s->throughput_cv));
 	err |= set(o, "worst_gap_ms", json_real(s->worst_gap_ms));
 	err |= set(o, "worst_gap_worker", json_string(s->worst_gap_worker));

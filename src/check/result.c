@@ -112,6 +112,23 @@ void kt_assert_result_fail(struct kt_assert_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void kt_assert_result_fail_first(struct kt_assert_result *r, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = r->n_details;
+
+	r->passed = false;
+	va_start(ap, fmt);
+	result_vadd(r, fmt, ap);
+	va_end(ap);
+	if (r->n_details == n + 1 && n) {
+		char *d = r->details[n];
+
+		memmove(r->details + 1, r->details, n * sizeof(*r->details));
+		r->details[0] = d;
+	}
+}
+
 void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -146,7 +163,21 @@ static bool result_is_empty(const struct kt_assert_result *r)
 static void stats_merge(struct kt_stats *d, const struct kt_stats *s)
 {
 	d->workers += s->workers;
-	d->cgroups += s->cgroups;
+	/* a union of cgroup names: spawns of one cgroup count once */
+	for (unsigned i = 0; i < s->cgroups && i < KT_STATS_MAX_CGROUPS; i++) {
+		unsigned j;
+
+		for (j = 0; j < d->cgroups && j < KT_STATS_MAX_CGROUPS; j++)
+			if (d->cgroup_ids[j] == s->cgroup_ids[i])
+				break;
+		if (j < d->cgroups && j < KT_STATS_MAX_CGROUPS)
+			continue;
+		if (d->cgroups < KT_STATS_MAX_CGROUPS)
+			d->cgroup_ids[d->cgroups] = s->cgroup_ids[i];
+		d->cgroups++;
+	}
+	if (s->cgroups > KT_STATS_MAX_CGROUPS)
+		d->cgroups += s->cgroups - KT_STATS_MAX_CGROUPS;
 	{
 		unsigned n = 0, before = d->cpus_used;
 
@@ -160,6 +191,8 @@ static void stats_merge(struct kt_stats *d, const struct kt_stats *s)
 			d->cpus_used = s->cpus_used;
 	}
 	d->spread_pct = fmax(d->spread_pct, s->spread_pct);
+	d->spread_judged += s->spread_judged;
+	d->spread_unjudged_pct = fmax(d->spread_unjudged_pct, s->spread_unjudged_pct);
 	d->throughput_cv = fmax(d->throughput_cv, s->throughput_cv);
 	if (s->worst_gap_ms > d->worst_gap_ms) {
 		d->worst_gap_ms = s->worst_gap_ms;
@@ -256,8 +289,14 @@ char *kt_assert_result_summary(const struct kt_assert_result *r)
 	if (!err && s->cgroups > 1)
 		err = kt_buf_printf(&b, "cgroups %u, ", s->cgroups);
 	if (!err)
-		err = kt_buf_printf(&b, "workers %u, cpus %u, spread %.1f %%, worst gap %.0f ms, migrations %llu",
-				    s->workers, s->cpus_used, s->spread_pct, s->worst_gap_ms,
+		err = kt_buf_printf(&b, "workers %u, cpus %u, ", s->workers, s->cpus_used);
+	/* a number that was not judged says so */
+	if (!err && s->spread_judged)
+		err = kt_buf_printf(&b, "spread %.1f %%, ", s->spread_pct);
+	else if (!err && s->workers > 1)
+		err = kt_buf_printf(&b, "spread %.1f %% (not judged), ", s->spread_unjudged_pct);
+	if (!err)
+		err = kt_buf_printf(&b, "worst gap %.0f ms, migrations %llu", s->worst_gap_ms,
 				    (unsigned long long)s->migrations);
 	/* Only blocking work types produce wake samples; omit a meaningless 0. */
 	if (!err && s->p99_wake_latency_ns > 0)

@@ -6,6 +6,7 @@
 #ifndef KTSTR_CLI_H
 #define KTSTR_CLI_H
 
+#include <jansson.h>
 #include <ktstr/vm.h>
 
 /* Exit codes; documented in README.md. */
@@ -19,6 +20,14 @@ enum {
 };
 
 void kt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A json_t * released when it leaves scope (json_decref accepts NULL), so
+ * a command's early returns on bad input leak nothing. */
+static inline void kt_cli_json_decrefp(json_t **j)
+{
+	json_decref(*j);
+}
+#define KT_CLI_JSON __attribute__((cleanup(kt_cli_json_decrefp))) json_t *
 
 /* Options every VM-booting command takes. */
 struct kt_vm_opts {

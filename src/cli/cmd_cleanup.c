@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <ktstr/cgroup.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,13 @@ int kt_cmd_cleanup(int argc, char **argv)
 		}
 	}
 	e = kt_cgroup_cleanup_stale(root, force, &removed);
+	if (e == -ENOTSUP) {
+		/* ktstr's cgroups only ever live under a cgroup v2 mount */
+		kt_cli_error("cleanup: %s is not a cgroup v2 mount; ktstr cleanup needs cgroup v2 "
+			     "(a cgroup v1 host has no ktstr cgroups: runs keep theirs in the VM)",
+			     root);
+		return KT_EXIT_ENV;
+	}
 	if (e < 0) {
 		kt_cli_error("cleanup: %s: %s", root, strerror(-e));
 		return KT_EXIT_ENV;

@@ -13,6 +13,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "check/check_internal.h"
 #include "check/check_json.h"
 #include "runner/runner.h"
 #include "util/util.h"
@@ -35,8 +36,96 @@ static const char usage[] =
 	"  --host              run on this machine under its current scheduler\n"
 	"  --check NAME=VALUE  set a check threshold (e.g. max_gap_ms=500, isolation=0);\n"
 	"                      names as in struct kt_assert\n"
-	"\nexit status: 0 pass, 1 fail, 64 bad input, 69 environment, 70 VM/guest error,\n"
-	"130 interrupted.\n";
+	"\nexit status: 0 pass, 1 fail, 64 bad input, 66 scheduler binary not found,\n"
+	"69 environment, 70 VM/guest error, 73 --json cannot be written, 77 skipped,\n"
+	"130/143 interrupted.\n";
+
+/* Edit distance, for "did you mean" on a mistyped check name. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (lb >= KT_ARRAY_SIZE(row))
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			best = up + 1 < best ? up + 1 : best;
+			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* One bad --check, named: the closest check name when the name is unknown. */
+static void bad_check(const char *arg, const char *name)
+{
+	const char *best = NULL;
+	size_t bd = SIZE_MAX;
+
+	for (size_t i = 0; i < kt_assert_n_fields; i++) {
+		size_t d = distance(name, kt_assert_fields[i].name);
+
+		if (!strcmp(name, kt_assert_fields[i].name)) {
+			kt_cli_error("bad --check '%s': %s takes %s", arg, name,
+				     kt_assert_fields[i].is_bool ? "0 or 1" : "a number");
+			return;
+		}
+		if (d < bd) {
+			bd = d;
+			best = kt_assert_fields[i].name;
+		}
+	}
+	if (best && bd <= 3)
+		kt_cli_error("bad --check '%s': unknown check '%s' (did you mean '%s'?)", arg, name, best);
+	else
+		kt_cli_error("bad --check '%s': unknown check '%s' (names as in struct kt_assert)", arg,
+			     name);
+}
+
+/*
+ * --flags a,b: every name must be one some catalog scenario requires or
+ * excludes, since nothing else reads them; an unknown or empty item would
+ * otherwise run, and pass, as if no flag had been given.
+ */
+static int parse_flags(const char *arg, json_t *out)
+{
+	size_t ns;
+	const struct kt_scenario *all = kt_all_scenarios(&ns);
+	const char *p = arg;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		bool known = false;
+
+		if (!len) {
+			kt_cli_error("bad --flags '%s': empty item", arg);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < ns && !known; i++)
+			for (int k = 0; k < 2 && !known; k++)
+				for (const char *const *f = k ? all[i].excluded_flags : all[i].required_flags;
+				     f && *f && !known; f++)
+					known = strlen(*f) == len && !strncmp(*f, p, len);
+		if (!known) {
+			kt_cli_error("bad --flags '%s': no scenario knows flag '%.*s' (see `ktstr list`)",
+				     arg, (int)len, p);
+			return -EINVAL;
+		}
+		json_array_append_new(out, json_stringn(p, len));
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
 
 static bool has_flag(json_t *flags, const char *f)
 {
@@ -68,7 +157,7 @@ int kt_cmd_run(int argc, char **argv)
 	double duration = 2.0;
 	unsigned workers = 2;
 	bool host = false;
-	json_t *checks = json_object();
+	KT_CLI_JSON checks = json_object();	/* released on every return */
 	struct kt_vm_setup s = { 0 };
 	struct kt_run_env env = { .cancel_fd = -1, .stream_fd = -1 };
 	struct kt_job job = { 0 };
@@ -125,8 +214,19 @@ int kt_cmd_run(int argc, char **argv)
 			}
 			if (!eq || !*copy || endp == eq + 1 || *endp) {
 				kt_cli_error("bad --check '%s': expected NAME=NUMBER", optarg);
-				json_decref(checks);
 				return KT_EXIT_USAGE;
+			}
+			{
+				/* one at a time, so the message names the bad one */
+				json_t *one = json_pack("{s:f}", copy, v);
+				struct kt_assert tmp;
+				int bad = !one || kt_assert_from_json(one, &tmp);
+
+				json_decref(one);
+				if (bad) {
+					bad_check(optarg, copy);
+					return KT_EXIT_USAGE;
+				}
 			}
 			json_object_set_new(checks, copy, json_real(v));
 			break;
@@ -157,16 +257,17 @@ int kt_cmd_run(int argc, char **argv)
 		}
 	}
 	if (sched && access(sched, X_OK) < 0) {
-		kt_cli_error("scheduler %s: %s", sched, strerror(errno));
-		return KT_EXIT_USAGE;
+		kt_cli_error("scheduler binary %s: %s", sched, strerror(errno));
+		return KT_EXIT_NO_SCHEDULER;
+	}
+	if (json_out && (code = kt_runner_check_output(json_out, false))) {
+		kt_cli_error("cannot write --json %s: %s", json_out, strerror(-code));
+		return KT_EXIT_CANT_WRITE;
 	}
 	flags_j = json_array();
-	if (flags) {
-		KT_AUTOFREE char *copy = strdup(flags);
-		char *save = NULL;
-
-		for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save))
-			json_array_append_new(flags_j, json_string(f));
+	if (flags && parse_flags(flags, flags_j)) {
+		json_decref(flags_j);
+		return KT_EXIT_USAGE;
 	}
 	for (size_t i = 0; sc->required_flags && sc->required_flags[i]; i++)
 		if (!has_flag(flags_j, sc->required_flags[i])) {
@@ -187,7 +288,6 @@ int kt_cmd_run(int argc, char **argv)
 
 		if (kt_assert_from_json(checks, &over)) {
 			kt_cli_error("bad --check: unknown check name or value (see struct kt_assert)");
-			json_decref(checks);
 			json_decref(flags_j);
 			return KT_EXIT_USAGE;
 		}
@@ -196,7 +296,6 @@ int kt_cmd_run(int argc, char **argv)
 				"flags", flags_j, "duration_ms", (json_int_t)(duration * 1000), "workers",
 				workers, "assert", kt_assert_to_json(&a));
 	}
-	json_decref(checks);
 	if (work_type)
 		json_object_set_new(req, "work_type", json_string(work_type));
 	if (sched) {
@@ -248,13 +347,17 @@ int kt_cmd_run(int argc, char **argv)
 	env.verbose = o.verbose;
 	kt_runner_run_job(&env, &job, &out);
 	kt_runner_print(stdout, &job, &out, o.verbose);
-	if (json_out && kt_runner_write_json_file(json_out, &out))
-		kt_cli_error("cannot write %s", json_out);
-	code = kt_cancelled() ? KT_EXIT_INTERRUPTED
+	code = kt_cancelled() ? kt_cancel_exit_code()
 	       : out.verdict == KT_PASS ? 0
 	       : out.env_error ? KT_EXIT_ENV
 	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL
-	       : out.verdict == KT_SKIP ? 0 : KT_EXIT_GUEST;
+	       : out.verdict == KT_SKIP ? KT_EXIT_ALL_SKIPPED : KT_EXIT_GUEST;
+	if (json_out && (opt = kt_runner_write_json_file(json_out, &out))) {
+		/* a result asked for and lost is not a success */
+		kt_cli_error("cannot write %s: %s", json_out, strerror(-opt));
+		if (!code)
+			code = KT_EXIT_CANT_WRITE;
+	}
 	kt_outcome_release(&out);
 	kt_job_release(&job);
 	free(o.includes);

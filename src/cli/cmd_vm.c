@@ -19,7 +19,7 @@ static const char vm_usage[] =
 	"output and exit with its status.\n\noptions:\n" KT_VM_OPTS_HELP
 	"\nexit status: CMD's own, or 64 bad input, 69 host environment,\n"
 	"70 guest failure (panic, timeout), 127 CMD not found in the guest,\n"
-	"130 interrupted.\n"
+	"130 (SIGINT) or 143 (SIGTERM) interrupted.\n"
 	"  --dry-run           print the QEMU command line and exit\n";
 
 static const char shell_usage[] =

@@ -157,7 +157,7 @@ int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool ver
 	switch (r->outcome) {
 	case KT_VM_CANCELLED:
 		kt_cli_error("interrupted (signal %d); VM stopped", kt_cancel_signal());
-		return KT_EXIT_INTERRUPTED + (kt_cancel_signal() == SIGTERM ? 13 : 0);
+		return kt_cancel_exit_code() ? kt_cancel_exit_code() : KT_EXIT_INTERRUPTED;
 	case KT_VM_TIMEOUT:
 		kt_cli_error("guest timed out after %u s and was killed", timeout_s);
 		break;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 #define KT_PROTO_VERSION 1
+/* The host's request, in every guest's initramfs (also the guest marker). */
+#define KT_GUEST_REQUEST_PATH "/ktstr/request.json"
 
 /*
  * A mode handler: reads the request, fills `result` (an object), writes
@@ -22,7 +24,7 @@ struct kt_guest_mode {
 	int (*run)(json_t *request, json_t *result, int out_fd);
 };
 
-/* True when running as the VM's init. */
+/* True when running as a ktstr VM's init (PID 1 with the request file). */
 bool kt_guest_is_init(void);
 /* Never returns: runs the request, sends the result, powers off. */
 int kt_guest_main(const struct kt_guest_mode *modes) __attribute__((noreturn));

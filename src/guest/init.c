@@ -26,9 +26,87 @@
 
 #include "util/util.h"
 
+#include <execinfo.h>
+#include <ucontext.h>
+
+/*
+ * PID 1 alone does not mean "in a ktstr VM": a container (`docker run`,
+ * `unshare --pid --fork`) also starts its first program as PID 1, and
+ * taking the guest path there would mount over /dev and power off.  The
+ * request file that launch.c puts into every guest's initramfs is the
+ * positive marker; nothing else creates /ktstr/request.json.
+ */
+/*
+ * A crash of the test body is a crash of PID 1, which the kernel would
+ * turn into "Attempted to kill init" and a panic: the verdict would say
+ * "kernel panic" and hide the bug.  Instead the handler sends a result
+ * that says what crashed and where (offsets into this binary, which the
+ * host can turn into function names), drains the console and powers off.
+ * Only async-signal-safe calls, bar snprintf and the backtrace primed at
+ * start-up.
+ */
+static int crash_res_fd = -1;
+extern const char __ehdr_start;		/* this PIE's load address */
+
+static void crash_handler(int sig, siginfo_t *si, void *uc_)
+{
+	static char buf[2048];
+	void *frames[16];
+	int n, len, nframes;
+	const ucontext_t *uc = uc_;
+	uintptr_t base = (uintptr_t)&__ehdr_start;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	const char *name = sigabbrev_np(sig);
+
+	/* a forked worker inherits the handler: it dies as it would have */
+	if (getpid() != 1) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	nframes = backtrace(frames, 16);
+	len = snprintf(buf, sizeof(buf),
+		       "{\"version\":%d,\"verdict\":\"fail\",\"result\":{\"passed\":false,"
+		       "\"skipped\":false,\"details\":[\"test body crashed: SIG%s at +0x%lx (fault "
+		       "address %p)\"]},\"crash\":{\"signal\":\"SIG%s\",\"pc_offset\":%lu,"
+		       "\"fault_addr\":\"%p\",\"frames\":[",
+		       KT_PROTO_VERSION, name ? name : "?", (unsigned long)(pc - base), si->si_addr,
+		       name ? name : "?", (unsigned long)(pc - base), si->si_addr);
+	for (int i = 0; i < nframes && len > 0 && len < (int)sizeof(buf) - 64; i++) {
+		n = snprintf(buf + len, sizeof(buf) - (size_t)len, "%s%lu", i ? "," : "",
+			     (unsigned long)((uintptr_t)frames[i] - base));
+		if (n > 0)
+			len += n;
+	}
+	if (len > 0 && len < (int)sizeof(buf) - 8)
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "]}}\n");
+	tcdrain(1);
+	if (crash_res_fd >= 0 && len > 0)
+		(void)!write(crash_res_fd, buf, (size_t)len);
+	sync();
+	reboot(RB_POWER_OFF);
+	_exit(128 + sig);
+}
+
+static void crash_handlers_install(int res_fd)
+{
+	static char altstack[64 * 1024];
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP };
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa = { .sa_sigaction = crash_handler, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+	void *prime[1];
+
+	crash_res_fd = res_fd;
+	backtrace(prime, 1);	/* loads the unwinder now, not inside the handler */
+	sigaltstack(&ss, NULL);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < KT_ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 bool kt_guest_is_init(void)
 {
-	return getpid() == 1;
+	return getpid() == 1 && access(KT_GUEST_REQUEST_PATH, R_OK) == 0;
 }
 
 double kt_guest_uptime_ms(void)
@@ -268,8 +346,9 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	json_object_set_new(result, "guest_init_ms", json_real(t0));
 	res_fd = open_port("ktstr.result", O_WRONLY);
 	out_fd = open_port("ktstr.out", O_WRONLY);
+	crash_handlers_install(res_fd);
 	json_object_set_new(result, "guest_channels_ms", json_real(kt_guest_uptime_ms() - t0));
-	req = json_load_file("/ktstr/request.json", 0, &jerr);
+	req = json_load_file(KT_GUEST_REQUEST_PATH, 0, &jerr);
 	name = json_string_value(json_object_get(req, "mode"));
 	mode = name ? find_mode(modes, name) : NULL;
 	if (!req) {
@@ -293,9 +372,14 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 	if (text && res_fd >= 0) {
 		kt_write_all(res_fd, text, strlen(text));
 		kt_write_all(res_fd, "\n", 1);
-	} else if (text) {
-		/* no result port: the console is the last resort */
-		printf("KTSTR_RESULT %s\n", text);
+	} else {
+		/*
+		 * No result port (or no memory for the text): the host reads
+		 * results only from that port, so say why on the console,
+		 * whose tail the host shows with "guest ended without a result".
+		 */
+		printf("ktstr: guest cannot send its result: %s\n",
+		       res_fd < 0 ? "no virtio-serial port named ktstr.result" : "out of memory");
 	}
 	free(text);
 	json_decref(req);

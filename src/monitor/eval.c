@@ -16,7 +16,6 @@
 #define EV_KEEP_LAST "SCX_EV_DISPATCH_KEEP_LAST"
 
 static const char *const check_names[KT_MON_NCHECKS] = {
-	[KT_MON_IMBALANCE] = "imbalance",
 	[KT_MON_DSQ_DEPTH] = "local_dsq_depth",
 	[KT_MON_STALL] = "stall",
 	[KT_MON_FALLBACK] = "fallback_rate",
@@ -43,7 +42,6 @@ void kt_mon_limits_resolve(const struct kt_assert *a, struct kt_mon_limits *l)
 
 	if (!a)
 		a = &none;
-	l->imbalance = opt_or(a->max_imbalance_ratio, d.max_imbalance_ratio, 0);
 	l->dsq_depth = opt_or(a->max_local_dsq_depth, d.max_local_dsq_depth, 50);
 	l->stall = opt_or(a->fail_on_stall, d.fail_on_stall, 1) > 0;
 	sus = opt_or(a->sustained_samples, d.sustained_samples, 5);
@@ -120,8 +118,9 @@ static double imbalance(const struct kt_mon_sample *s, long *maxp)
 	*maxp = mx;
 	if (mx < 0)
 		return -1;
-	/* An idle CPU counts as 1 so the ratio stays finite. */
-	return (double)mx / (double)(mn > 1 ? mn : 1);
+	/* An idle CPU counts as half a task (as in the placement check) so
+	 * the ratio stays finite and still shows idle CPUs. */
+	return (double)mx / (mn > 0 ? (double)mn : 0.5);
 }
 
 static long max_dsq(const struct kt_mon_sample *s)
@@ -246,14 +245,6 @@ struct msg_arg {
 	unsigned cpu;
 };
 
-static char *msg_imbalance(const struct kt_mon_eval *e, void *p)
-{
-	struct msg_arg *a = p;
-
-	return kt_asprintf("runqueue imbalance ratio %.2f > %.2f for %u consecutive samples",
-			   a->value, a->limit, e->lim.sustained);
-}
-
 static char *msg_dsq(const struct kt_mon_eval *e, void *p)
 {
 	struct msg_arg *a = p;
@@ -352,11 +343,7 @@ int kt_mon_eval_feed(struct kt_mon_eval *e, const struct kt_mon_sample *s)
 	s = slot;
 	p = kt_mon_eval_last(e, 1);
 
-	if (e->lim.imbalance > 0) {
-		a = (struct msg_arg){ .value = r, .limit = e->lim.imbalance };
-		err = step(e, KT_MON_IMBALANCE, r > e->lim.imbalance, s->t_ms, msg_imbalance, &a);
-	}
-	if (!err && e->lim.dsq_depth > 0) {
+	if (e->lim.dsq_depth > 0) {
 		a = (struct msg_arg){ .value = (double)dsq, .limit = e->lim.dsq_depth };
 		err = step(e, KT_MON_DSQ_DEPTH, dsq >= 0 && (double)dsq > e->lim.dsq_depth, s->t_ms,
 			   msg_dsq, &a);

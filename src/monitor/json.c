@@ -36,8 +36,6 @@ json_t *kt_mon_eval_json(const struct kt_mon_eval *e, unsigned period_ms,
 	err |= json_object_set_new(j, "sources", so);
 	so = NULL;
 
-	err |= json_object_set_new(th, "max_imbalance_ratio",
-				   num_or_null(e->lim.imbalance, e->lim.imbalance > 0));
 	err |= json_object_set_new(th, "max_local_dsq_depth",
 				   num_or_null(e->lim.dsq_depth, e->lim.dsq_depth > 0));
 	err |= json_object_set_new(th, "fail_on_stall", json_boolean(e->lim.stall));

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -114,6 +115,18 @@ int kt_monitor_start(const struct kt_assert *thresholds, unsigned period_ms,
 	if (err) {
 		kt_monitor_free(m);
 		return -err;
+	}
+	/*
+	 * A real-time caller (the harness in the VM) keeps its sampler out of
+	 * the scheduler under test too: SCHED_RESET_ON_FORK gave the new
+	 * thread the normal policy, where a stalling scheduler could park it.
+	 */
+	{
+		struct sched_param sp;
+		int pol = sched_getscheduler(0);
+
+		if ((pol & ~SCHED_RESET_ON_FORK) == SCHED_FIFO && !sched_getparam(0, &sp))
+			pthread_setschedparam(m->thread, SCHED_FIFO, &sp);
 	}
 	m->running = true;
 	*out = m;

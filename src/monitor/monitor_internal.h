@@ -76,7 +76,6 @@ int kt_mon_sample_take(const struct kt_mon_sources *src, struct kt_mon_sample *s
 /* ---- thresholds over a stream of samples ------------------------------ */
 
 enum kt_mon_check {
-	KT_MON_IMBALANCE,
 	KT_MON_DSQ_DEPTH,
 	KT_MON_STALL,
 	KT_MON_FALLBACK,
@@ -88,14 +87,13 @@ const char *kt_mon_check_name(enum kt_mon_check c);
 struct kt_mon_violation {
 	enum kt_mon_check check;
 	double at_ms;
-	char *message;			/* "imbalance ratio 6.00 > 4.00 for 5 samples" */
+	char *message;			/* "local DSQ depth 60 > 50 for 5 consecutive samples" */
 	char **samples;			/* the sustained window, one line per sample */
 	size_t nsamples;
 };
 
 /* Thresholds resolved from a kt_assert (<= 0 means off). */
 struct kt_mon_limits {
-	double imbalance;
 	double dsq_depth;
 	bool stall;
 	unsigned sustained;

@@ -48,3 +48,9 @@ bool kt_cancelled(void)
 {
 	return cancel_sig != 0;
 }
+
+int kt_cancel_exit_code(void)
+{
+	/* the shell's convention for death by a signal: 130 ^C, 143 SIGTERM */
+	return cancel_sig ? 128 + cancel_sig : 0;
+}

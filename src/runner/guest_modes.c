@@ -22,6 +22,8 @@
 #include "util/util.h"
 
 static bool sched_stopped_early;
+/* ... and sched_ext had to be forced off by the kernel (sysrq S). */
+static bool sched_forced_off;
 
 static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 {
@@ -33,9 +35,13 @@ static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 /* A worker is stuck: stop the scheduler so the stuck tasks fall back to the
  * kernel's scheduler, run, report and exit (and the kernel watchdog, which
  * would only say the same later, never fires). */
+/* How long a scheduler gets to stop on its own once the verdict is certain. */
+#define ABORT_STOP_GRACE_MS 300u
+
 static void stop_sched_on_abort(struct kt_ctx *ctx)
 {
 	char *why = NULL;
+	bool forced = false;
 
 	if (!ctx->sched_data || sched_stopped_early)
 		return;
@@ -45,7 +51,11 @@ static void stop_sched_on_abort(struct kt_ctx *ctx)
 	}
 	sched_stopped_early = true;
 	kt_timeline_add(ctx->timeline, "scheduler stopped by ktstr so stuck workers can be collected");
-	kt_sched_stop(ctx->sched_data);
+	kt_sched_stop_now(ctx->sched_data, ABORT_STOP_GRACE_MS, &forced);
+	sched_forced_off = forced;
+	if (forced)
+		kt_timeline_add(ctx->timeline, "sched_ext forced off by the kernel (sysrq S): the "
+				"scheduler did not stop within %u ms", ABORT_STOP_GRACE_MS);
 }
 
 /* Is `text` already among the result's lines (as is, or inside one)? */
@@ -55,6 +65,11 @@ static bool result_mentions(const struct kt_assert_result *r, const char *text)
 		if (strstr(r->details[i], text))
 			return true;
 	return false;
+}
+
+static void timeline_cgroup_change(void *timeline, const char *what)
+{
+	kt_timeline_add(timeline, "%s", what);
 }
 
 static json_t *timeline_json(const struct kt_timeline *t)
@@ -110,7 +125,7 @@ static struct kt_assert_result *run_body(json_t *req, struct kt_ctx *ctx)
 	return kt_ctx_fail(ctx, "request names neither a test nor a scenario");
 }
 
-int kt_runner_execute(json_t *req, json_t *result, int out_fd)
+int kt_runner_execute(json_t *req, json_t *result)
 {
 	struct kt_ctx ctx = { 0 };
 	KT_AUTO(kt_topology) topo = NULL;
@@ -175,6 +190,8 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		goto out;
 	}
 	ctx.cgroups = cgm;
+	/* a test body's direct cgroup calls go on the timeline, as ops do */
+	kt_cgroup_manager_observe(cgm, timeline_cgroup_change, ctx.timeline);
 
 	/*
 	 * In the VM the harness must never be starved by the scheduler it is
@@ -185,7 +202,9 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 	if (kt_guest_is_init()) {
 		struct sched_param sp = { .sched_priority = 1 };
 
-		sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
+			kt_timeline_add(ctx.timeline, "harness cannot run SCHED_FIFO (%s): a scheduler "
+					"that starves tasks may starve the judge too", strerror(errno));
 		/* and it stays on the last CPU, the one usable_cpus leaves out of
 		 * every scenario, so its own wakeups do not perturb the workers */
 		if (topo) {
@@ -196,7 +215,10 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 			CPU_ZERO(&one);
 			if (n > 2 && all[n - 1] < CPU_SETSIZE) {
 				CPU_SET(all[n - 1], &one);
-				sched_setaffinity(0, sizeof(one), &one);
+				if (sched_setaffinity(0, sizeof(one), &one) < 0)
+					kt_timeline_add(ctx.timeline, "harness cannot pin itself to CPU %u "
+							"(%s): its wakeups may land among the workers",
+							all[n - 1], strerror(errno));
 			}
 		}
 	}
@@ -206,7 +228,8 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		KT_AUTOFREE const char **args = json_strv(json_object_get(sched_j, "args"));
 		unsigned tmo = (unsigned)json_integer_value(json_object_get(sched_j, "attach_timeout_ms"));
 
-		kt_timeline_add(ctx.timeline, "scheduler %s starting", bin);
+		kt_timeline_add(ctx.timeline, "scheduler %s starting (expecting ops %s%s%s)", bin,
+				ops ? "\"" : "", ops ? ops : "any name", ops ? "\"" : "");
 		e = kt_sched_start(bin, args, ops, tmo, &sched, &err);
 		if (e) {
 			res = kt_assert_result_new();
@@ -221,6 +244,7 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 		ctx.sched_data = sched;
 		ctx.on_abort = stop_sched_on_abort;
 		sched_stopped_early = false;
+		sched_forced_off = false;
 	}
 	if (kt_monitor_start(&ctx.assert, 100, &mon))
 		mon = NULL;	/* no monitor: the run goes on without its samples */
@@ -236,13 +260,17 @@ int kt_runner_execute(json_t *req, json_t *result, int out_fd)
 	}
 	if (ctx.abort_reason && !ctx.abort_reported && !result_mentions(res, ctx.abort_reason))
 		kt_assert_result_fail(res, "%s", ctx.abort_reason);
+	if (sched_forced_off)
+		kt_assert_result_note(res, "sched_ext forced off by the kernel (sysrq S): the scheduler "
+				      "did not stop within %u ms of a certain verdict", ABORT_STOP_GRACE_MS);
 	if (sched) {
 		struct kt_sched_diag d = { 0 };
 		char *why = NULL;
 
 		/* a death the body already saw is in its result; report only a late one */
+		/* the scheduler's own reason is the cause: it leads the symptoms */
 		if (!sched_stopped_early && !kt_sched_alive(sched, &why) && !ctx.abort_reason)
-			kt_assert_result_fail(res, "%s", why ? why : "scheduler died");
+			kt_assert_result_fail_first(res, "%s", why ? why : "scheduler died");
 		free(why);
 		kt_sched_diagnose(sched, &d);
 		if (d.died && d.exit_report && *d.exit_report)
@@ -266,7 +294,6 @@ out:
 	kt_timeline_free(ctx.timeline);
 	kt_ctx_release(&ctx);
 	free(flags);
-	(void)out_fd;
 	return 0;
 }
 
@@ -381,13 +408,20 @@ static json_t *leftovers(void)
 	return found;
 }
 
+/*
+ * out_fd, the output port, is not used here on purpose: what a test body
+ * or the scheduler prints goes to the console and the scheduler's output
+ * file, which the host keeps with the result (console_tail, the
+ * scheduler's output tail); the port streams `ktstr vm`'s command output,
+ * which the host drops for test jobs.
+ */
 static int mode_run(json_t *req, json_t *result, int out_fd)
 {
 	json_t *left;
 	int e;
 
 	apply_sysctls(req, result);
-	e = kt_runner_execute(req, result, out_fd);
+	e = kt_runner_execute(req, result);
 	left = leftovers();
 	if (json_array_size(left)) {
 		json_t *details = json_object_get(json_object_get(result, "result"), "details");

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sched/sched_internal.h"
 #include "util/util.h"
 #include "vm/vm_internal.h"
 
@@ -58,14 +59,20 @@ static int run_on_host(const struct kt_job *job, char **text, char **err)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int e = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		*err = kt_asprintf("cannot fork the host run: %s", strerror(-e));
+		return e;
+	}
 	if (pid == 0) {
 		json_t *result = json_object();
 		char *s;
 
 		close(p[0]);
-		kt_runner_execute(job->request, result, 1);
+		kt_runner_execute(job->request, result);
 		s = json_dumps(result, JSON_COMPACT);
 		if (s)
 			kt_write_all(p[1], s, strlen(s));
@@ -75,9 +82,13 @@ static int run_on_host(const struct kt_job *job, char **text, char **err)
 	while ((n = read(p[0], buf, sizeof(buf))) > 0)
 		kt_buf_append(&b, buf, (size_t)n);
 	close(p[0]);
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	if (!b.len) {
-		*err = kt_asprintf("host run ended without a result (status %d)", status);
+		char st[64];
+
+		kt_sched_status_str(status, st, sizeof(st));
+		*err = kt_asprintf("host run ended without a result (%s)", st);
 		kt_buf_release(&b);
 		return -EIO;
 	}
@@ -92,10 +103,64 @@ static bool detail_has(json_t *res, const char *needle)
 
 	if (!needle)
 		return true;
-	for (size_t i = 0; i < json_array_size(details); i++)
-		if (strstr(json_string_value(json_array_get(details, i)), needle))
+	for (size_t i = 0; i < json_array_size(details); i++) {
+		const char *d = json_string_value(json_array_get(details, i));
+
+		/* a malformed result (a detail that is not a string) matches nothing */
+		if (d && strstr(d, needle))
 			return true;
+	}
 	return false;
+}
+
+/*
+ * A crashed test body's result carries code offsets into the binary that
+ * ran as the guest's init, which is this very program: addr2line turns
+ * them into "function at file:line".  The first detail then says where,
+ * and a second one gives the backtrace.  Without addr2line the offsets stay.
+ */
+static void symbolize_crash(json_t *guest)
+{
+	json_t *crash = json_object_get(guest, "crash");
+	json_t *details = json_object_get(json_object_get(guest, "result"), "details");
+	json_t *frames = json_object_get(crash, "frames");
+	char exe[4096], line[512];
+	struct kt_buf cmd = { 0 }, bt = { 0 };
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *sig = json_string_value(json_object_get(crash, "signal"));
+	size_t k = 0;
+	FILE *p;
+
+	if (!crash || n <= 0 || !json_is_array(details))
+		return;
+	exe[n] = '\0';
+	if (kt_buf_printf(&cmd, "addr2line -f -C -p -e '%s' 0x%llx", exe,
+			  (unsigned long long)json_integer_value(json_object_get(crash, "pc_offset"))))
+		goto out;
+	for (size_t i = 0; i < json_array_size(frames); i++)
+		if (kt_buf_printf(&cmd, " 0x%llx",
+				  (unsigned long long)json_integer_value(json_array_get(frames, i))))
+			goto out;
+	if (kt_buf_append(&cmd, " 2>/dev/null", 13) || !(p = popen(cmd.data, "r")))
+		goto out;
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (k++ == 0) {
+			if (strncmp(line, "??", 2))
+				json_array_set_new(details, 0,
+						   json_sprintf("test body crashed: %s in %s", sig ? sig : "?", line));
+		} else if (strncmp(line, "??", 2) && !strstr(line, "crash_handler") &&
+			   !strstr(line, "__restore_rt") && strncmp(line, "__libc_start", 12) &&
+			   strncmp(line, "_start ", 7)) {
+			kt_buf_printf(&bt, "%s%s", bt.len ? " <- " : "", line);
+		}
+	}
+	pclose(p);
+	if (bt.len && !kt_buf_append(&bt, "", 1))
+		json_array_append_new(details, json_sprintf("backtrace: %s", bt.data));
+out:
+	kt_buf_release(&cmd);
+	kt_buf_release(&bt);
 }
 
 static char *first_detail(json_t *res)
@@ -105,7 +170,7 @@ static char *first_detail(json_t *res)
 
 	if (e)
 		return strdup(e);
-	if (json_array_size(details))
+	if (json_string_value(json_array_get(details, 0)))
 		return strdup(json_string_value(json_array_get(details, 0)));
 	return NULL;
 }
@@ -137,9 +202,9 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		json_object_set_new(doc, "scheduler",
 				    json_string(bin ? (strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin)
 						    : "EEVDF"));
-		json_object_set(doc, "flags", json_object_get(job->request, "flags")
-						      ? json_object_get(job->request, "flags")
-						      : json_array());
+		json_t *flags = json_object_get(job->request, "flags");
+
+		json_object_set_new(doc, "flags", flags ? json_incref(flags) : json_array());
 	}
 	if (job->skip_reason) {
 		out->verdict = KT_SKIP;
@@ -168,10 +233,16 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		KT_AUTOFREE char *sched_guest = NULL;
 
 		if (job->sched_host_path) {
-			KT_AUTOFREE char *copy = strdup(job->sched_host_path);
-			const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+			const char *slash = strrchr(job->sched_host_path, '/');
 
-			sched_guest = kt_asprintf("/include/%s", base);
+			sched_guest = kt_asprintf("/include/%s", slash ? slash + 1 : job->sched_host_path);
+			if (!sched_guest) {
+				free(reqtext);
+				out->verdict = KT_ERROR;
+				out->reason = strdup("out of memory");
+				json_object_set_new(doc, "verdict", json_string("error"));
+				return;
+			}
 			files[nf].host = job->sched_host_path;
 			files[nf].guest = sched_guest;
 			files[nf++].mode = 0;
@@ -215,6 +286,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		bool body_failed = v && !strcmp(v, "fail");
 		json_t *res = json_object_get(guest, "result");
 
+		symbolize_crash(guest);
 		boot_ms = json_number_value(json_object_get(guest, "guest_init_ms"));
 		guest_ms = json_number_value(json_object_get(guest, "guest_total_ms"));
 

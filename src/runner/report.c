@@ -7,9 +7,12 @@
 #include "runner/runner.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/util.h"
 #include "vm/vm_internal.h"
@@ -90,7 +93,10 @@ static char *json_path(const char *dir, const char *name)
 
 int kt_runner_write_json_file(const char *path, const struct kt_outcome *o)
 {
-	return json_dump_file(o->doc, path, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
+	errno = 0;
+	if (json_dump_file(o->doc, path, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
+		return 0;
+	return errno ? -errno : -EIO;	/* jansson fails with fopen's or write's errno */
 }
 
 int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct kt_outcome *o)
@@ -104,19 +110,173 @@ int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct
 	return p ? kt_runner_write_json_file(p, o) : -ENOMEM;
 }
 
+int kt_runner_check_output(const char *path, bool is_dir)
+{
+	KT_AUTOFREE char *copy = NULL;
+	const char *dir;
+	struct stat st;
+	int e;
+
+	if (is_dir) {
+		e = kt_mkdir_p(path, 0755);
+		if (e)
+			return e;
+		return access(path, W_OK) < 0 ? -errno : 0;
+	}
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? -EISDIR : access(path, W_OK) < 0 ? -errno : 0;
+	if (errno != ENOENT)
+		return -errno;	/* e.g. ENOTDIR: a component is a file */
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);	/* may be a static "." rather than copy */
+	if (stat(dir, &st) < 0)
+		return -errno;
+	return !S_ISDIR(st.st_mode) ? -ENOTDIR : access(dir, W_OK) < 0 ? -errno : 0;
+}
+
+void kt_runner_list_line(FILE *f, const struct kt_job *job)
+{
+	char spec[32];
+	json_t *flags = json_object_get(job->request, "flags");
+
+	kt_topo_spec_format(&job->topo, spec, sizeof(spec));
+	fprintf(f, "%-40s %-10s %s%s", job->name, job->host ? "host" : spec,
+		job->sched ? job->sched : "EEVDF", job->sched_missing ? " (not found)" : "");
+	for (size_t i = 0; i < json_array_size(flags); i++)
+		fprintf(f, "%s%s", i ? "," : "  flags ", json_string_value(json_array_get(flags, i)));
+	if (job->expect_err)
+		fprintf(f, "  expect_err");
+	if (job->skip_reason)
+		fprintf(f, "  (would skip: %s)", job->skip_reason);
+	fputc('\n', f);
+}
+
 /* YAML-safe one-line text for TAP diagnostics. */
 static void yaml_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if (*s == '\n')
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
 			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);	/* YAML allows no raw control characters */
 		else
-			fputc(*s, f);
+			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* A literal block scalar: every line indented, control characters dropped. */
+static void yaml_block(FILE *f, const char *text, const char *indent)
+{
+	bool bol = true;
+
+	for (const char *s = text; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (bol) {
+			fputs(indent, f);
+			bol = false;
+		}
+		if (c == '\n') {
+			fputc('\n', f);
+			bol = true;
+		} else if (c >= 0x20 && c != 0x7f) {
+			fputc(c, f);
+		} else if (c == '\t') {
+			fputs("        ", f);	/* tabs cannot start YAML indentation */
+		}
+	}
+	if (!bol)
+		fputc('\n', f);
+}
+
+/* What the terminal shows for an outcome, as a string (NULL on ENOMEM). */
+static char *report_text(const struct kt_job *job, const struct kt_outcome *o)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		return NULL;
+	kt_runner_print(m, job, o, false);
+	if (fclose(m)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * TAP 13: a failure's YAML block carries the whole verdict, so CI shows
+ * what a terminal shows: each detail, the scheduler's own reason and exit
+ * report, the timeline, and (as `output`) the report exactly as printed.
+ */
+static void tap_diag(FILE *f, const struct kt_job *job, const struct kt_outcome *o)
+{
+	json_t *guest = json_object_get(o->doc, "guest");
+	json_t *details = json_object_get(json_object_get(guest, "result"), "details");
+	json_t *timeline = json_object_get(guest, "timeline");
+	json_t *diag = json_object_get(guest, "scheduler_diag");
+	KT_AUTOFREE char *text = report_text(job, o);
+
+	fprintf(f, "  ---\n  verdict: %s\n  message: ", kt_verdict_name(o->verdict));
+	yaml_str(f, o->reason ? o->reason : "");
+	fprintf(f, "\n  duration_s: %.2f\n", o->wall_s);
+	if (o->summary) {
+		fputs("  summary: ", f);
+		yaml_str(f, o->summary);
+		fputc('\n', f);
+	}
+	if (json_array_size(details)) {
+		fputs("  details:\n", f);
+		for (size_t i = 0; i < json_array_size(details); i++) {
+			fputs("    - ", f);
+			yaml_str(f, json_string_value(json_array_get(details, i)));
+			fputc('\n', f);
+		}
+	}
+	if (json_is_true(json_object_get(diag, "died"))) {
+		static const char *const keys[] = { "reason", "exit_report", "output_tail" };
+
+		fputs("  scheduler:\n", f);
+		for (size_t i = 0; i < KT_ARRAY_SIZE(keys); i++) {
+			const char *v = json_string_value(json_object_get(diag, keys[i]));
+
+			if (!v || !*v)
+				continue;
+			fprintf(f, "    %s: ", keys[i]);
+			yaml_str(f, v);
+			fputc('\n', f);
+		}
+	}
+	if (json_array_size(timeline)) {
+		fputs("  timeline:\n", f);
+		for (size_t i = 0; i < json_array_size(timeline); i++) {
+			json_t *ev = json_array_get(timeline, i);
+			KT_AUTOFREE char *line = kt_asprintf("+%.1f ms  %s",
+				json_number_value(json_object_get(ev, "at_ms")),
+				json_string_value(json_object_get(ev, "event")) ?: "");
+
+			fputs("    - ", f);
+			yaml_str(f, line);
+			fputc('\n', f);
+		}
+	}
+	if (text && *text) {
+		fputs("  output: |\n", f);
+		yaml_block(f, text, "    ");
+	}
+	fputs("  ...\n", f);
 }
 
 void kt_runner_tap(FILE *f, const struct kt_job *jobs, const struct kt_outcome *outs, size_t n)
@@ -130,11 +290,8 @@ void kt_runner_tap(FILE *f, const struct kt_job *jobs, const struct kt_outcome *
 		if (o->verdict == KT_SKIP)
 			fprintf(f, " # SKIP %s", o->reason ? o->reason : "");
 		fputc('\n', f);
-		if (o->verdict == KT_FAIL || o->verdict == KT_ERROR) {
-			fprintf(f, "  ---\n  verdict: %s\n  message: ", kt_verdict_name(o->verdict));
-			yaml_str(f, o->reason ? o->reason : "");
-			fprintf(f, "\n  duration_s: %.2f\n  ...\n", o->wall_s);
-		}
+		if (o->verdict == KT_FAIL || o->verdict == KT_ERROR)
+			tap_diag(f, &jobs[i], o);
 	}
 }
 
@@ -192,12 +349,18 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 		}
 		fprintf(f, ">\n");
 		if (o->verdict == KT_SKIP) {
-			fprintf(f, "      <skipped/>\n");
+			fprintf(f, "      <skipped message=\"");
+			xml_text(f, o->reason ? o->reason : "");
+			fprintf(f, "\"/>\n");
 		} else {
+			/* the body is the report as the terminal shows it: details,
+			 * the scheduler's reason, the timeline, the console tail */
+			KT_AUTOFREE char *text = report_text(&jobs[i], o);
+
 			fprintf(f, "      <%s message=\"", o->verdict == KT_FAIL ? "failure" : "error");
 			xml_text(f, o->reason ? o->reason : "");
 			fprintf(f, "\" type=\"%s\">", kt_verdict_name(o->verdict));
-			xml_text(f, o->summary ? o->summary : "");
+			xml_text(f, text ? text : o->summary ? o->summary : "");
 			fprintf(f, "</%s>\n", o->verdict == KT_FAIL ? "failure" : "error");
 		}
 		fprintf(f, "    </testcase>\n");

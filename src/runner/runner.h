@@ -15,6 +15,11 @@
 
 #define KT_RESULT_SCHEMA "ktstr-result/1"
 
+/* Exit codes beyond the CLI's common ones (README.md, "Exit codes"). */
+#define KT_EXIT_NO_SCHEDULER 66	/* a scheduler binary under test was not found */
+#define KT_EXIT_CANT_WRITE 73	/* a result file asked for cannot be written */
+#define KT_EXIT_ALL_SKIPPED 77	/* nothing ran: every test was skipped */
+
 /* NULL-name-terminated table of the guest modes the runner provides. */
 const struct kt_guest_mode *kt_runner_guest_modes(void);
 
@@ -25,7 +30,7 @@ const struct kt_test_def *kt_runner_find_test(const char *name);
 
 /* Run a request in this process as the guest would (used in the guest and,
  * forked, for --host runs).  Fills `result`. */
-int kt_runner_execute(json_t *request, json_t *result, int out_fd);
+int kt_runner_execute(json_t *request, json_t *result);
 
 /* ---- host side ---------------------------------------------------------- */
 
@@ -41,6 +46,8 @@ struct kt_job {
 	const char *expect_detail;	/* expected failure text (expect_err) */
 	const char *kargs;
 	char *sched_host_path;		/* scheduler binary to include (owned), or NULL */
+	const char *sched;		/* declared scheduler binary (static), NULL: EEVDF */
+	bool sched_missing;		/* ... which was not found (a skip, when allowed) */
 	char *skip_reason;		/* set: not run, reported as SKIP */
 };
 void kt_job_release(struct kt_job *j);
@@ -78,6 +85,12 @@ void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome 
 /* Write the JSON document to dir/<name>.json ('/' in names -> '__'). */
 int kt_runner_write_json(const char *dir, const struct kt_job *job, const struct kt_outcome *o);
 int kt_runner_write_json_file(const char *path, const struct kt_outcome *o);
+/* Can `path` be written (is_dir: created as a directory and written
+ * into)?  Checked before a run so a result asked for is not lost after it.
+ * 0 or -errno. */
+int kt_runner_check_output(const char *path, bool is_dir);
+/* One --list line: name, topology, scheduler, flags, expectations. */
+void kt_runner_list_line(FILE *f, const struct kt_job *job);
 /* TAP and JUnit over a whole run. */
 void kt_runner_tap(FILE *f, const struct kt_job *jobs, const struct kt_outcome *outs, size_t n);
 int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt_outcome *outs,
@@ -87,5 +100,7 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 int kt_cancel_fd(void);
 int kt_cancel_signal(void);
 bool kt_cancelled(void);
+/* 128 + the signal once interrupted (130 SIGINT, 143 SIGTERM), else 0. */
+int kt_cancel_exit_code(void);
 
 #endif

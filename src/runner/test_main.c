@@ -20,10 +20,11 @@
 
 #define EXIT_USAGE 64
 #define EXIT_ENV 69
+#define EXIT_SOFTWARE 70
 
 struct opts {
 	const char *topology, *kernel, *accel, *junit, *json_dir;
-	bool list, fail_fast, tap, verbose;
+	bool list, fail_fast, tap, verbose, skip_missing;
 	unsigned jobs, timeout_s;
 	double duration_s;
 	char **filters;
@@ -45,7 +46,13 @@ static const char usage_text[] =
 	"  --tap              print TAP instead of verdict lines\n"
 	"  --junit FILE       write a JUnit XML report\n"
 	"  --json DIR         write one JSON result per test into DIR\n"
-	"  -v, --verbose      show timelines and console tails for every test\n";
+	"  --skip-missing-scheduler\n"
+	"                     a test whose scheduler binary is not found is a SKIP\n"
+	"                     (default: bad input, exit 66; also KTSTR_SKIP_MISSING=1)\n"
+	"  -v, --verbose      show timelines and console tails for every test\n"
+	"\nexit status: 0 all ran tests passed, 1 a test failed, 64 bad input, 66 a\n"
+	"scheduler binary not found, 69 environment, 70 internal error, 73 a result\n"
+	"file cannot be written, 77 every test skipped, 130/143 interrupted.\n";
 
 static bool matches(const struct opts *o, const char *name)
 {
@@ -146,14 +153,22 @@ static bool profile_ok(const struct kt_test_def *d, const struct kt_scheduler *s
 	return true;
 }
 
+/* The scheduler that replaces every declared one, or NULL. */
+static const char *sched_override(void)
+{
+	const char *env = getenv("KTSTR_SCHEDULER");
+
+	return env && *env ? env : NULL;
+}
+
 /* The scheduler binary on the host: $KTSTR_SCHEDULER, a path, or next to us. */
 static char *find_sched_binary(const struct kt_scheduler *s)
 {
-	const char *env = getenv("KTSTR_SCHEDULER");
+	const char *env = sched_override();
 	KT_AUTOFREE char *dir = NULL;
 	char *p;
 
-	if (env && *env)
+	if (env)
 		return access(env, X_OK) == 0 ? strdup(env) : NULL;
 	if (!s->binary)
 		return NULL;
@@ -165,6 +180,37 @@ static char *find_sched_binary(const struct kt_scheduler *s)
 		return p;
 	free(p);
 	return NULL;
+}
+
+/*
+ * The ops name the guest waits for.  A binary from $KTSTR_SCHEDULER is not
+ * the declared scheduler, so the declared name would only make it fail to
+ * "attach as" something else: it is $KTSTR_SCHEDULER_OPS then, or any.
+ */
+static const char *sched_expected_ops(const struct kt_scheduler *s)
+{
+	const char *ops = getenv("KTSTR_SCHEDULER_OPS");
+
+	if (!sched_override())
+		return s->name;
+	return ops && *ops ? ops : NULL;
+}
+
+/* Why the scheduler binary was not found, in one line. */
+static char *sched_missing(const struct kt_scheduler *s)
+{
+	KT_AUTOFREE char *dir = NULL;
+
+	if (sched_override())
+		return kt_asprintf("scheduler binary '%s' (from $KTSTR_SCHEDULER) is not an executable "
+				   "file", sched_override());
+	if (!s->binary)
+		return kt_asprintf("scheduler '%s' declares no .binary", s->name ? s->name : "?");
+	if (strchr(s->binary, '/'))
+		return kt_asprintf("scheduler binary '%s' not found", s->binary);
+	dir = kt_self_dir();
+	return kt_asprintf("scheduler binary '%s' not found next to this test binary (%s/%s); "
+			   "build it, or set $KTSTR_SCHEDULER", s->binary, dir ? dir : "?", s->binary);
 }
 
 static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const char *host_path)
@@ -183,7 +229,8 @@ static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const 
 	for (size_t i = 0; i < KT_ARRAY_SIZE(s->sysctls) && s->sysctls[i]; i++)
 		json_array_append_new(sysctls, json_string(s->sysctls[i]));
 	return json_pack("{s:s+,s:o,s:s?,s:i,s:o}", "binary", "/include/", base, "args", args, "ops",
-			 s->name, "attach_timeout_ms", s->attach_timeout_ms, "sysctls", sysctls);
+			 sched_expected_ops(s), "attach_timeout_ms", s->attach_timeout_ms, "sysctls",
+			 sysctls);
 }
 
 /* Declaration order: by file, then line (the linker keeps no useful order). */
@@ -196,6 +243,28 @@ static int def_cmp(const void *a, const void *b)
 	return c ? c : x->line - y->line;
 }
 
+static void jobs_free(struct kt_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kt_job_release(&jobs[i]);
+	free(jobs);
+}
+
+/* Append a job; on ENOMEM the job is released. */
+static int jobs_push(struct kt_job **jobs, size_t *n, size_t *cap, struct kt_job *j)
+{
+	if (kt_grow(*jobs, *n, *cap, 16)) {
+		kt_job_release(j);
+		return -ENOMEM;
+	}
+	(*jobs)[(*n)++] = *j;
+	return 0;
+}
+
+/*
+ * Every job of the selected tests, or -errno with nothing allocated left
+ * behind (a bad declaration is -EINVAL, having printed why).
+ */
 static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbegin,
 		      const struct kt_test_def *const *send, struct kt_job **out, size_t *n_out)
 {
@@ -204,9 +273,10 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 	const struct kt_test_def *const *begin, *const *end;
 
 	struct kt_job *jobs = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	struct kt_topo_spec override;
 	char *err = NULL;
+	int e = 0;
 
 	for (const struct kt_test_def *const *p = sbegin; p && p < send; p++)
 		ndefs += *p != NULL;
@@ -237,7 +307,8 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 		if (err) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
-			return -EINVAL;
+			e = -EINVAL;
+			goto fail;
 		}
 		s = d->scheduler;
 		nf = nflags(s);
@@ -250,6 +321,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			struct kt_buf name = { 0 };
 			double dur = o->duration_s > 0 ? o->duration_s : d->duration_s > 0 ? d->duration_s : 2.0;
 			json_t *flags = json_array();
+			bool oom = false;
 
 			if (!profile_ok(d, s, mask)) {
 				json_decref(flags);
@@ -265,7 +337,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			if (nf && !mask)
 				kt_buf_printf(&name, "/default");
 			j.name = name.data;
-			if (!matches(o, j.name)) {
+			if (j.name && !matches(o, j.name)) {
 				kt_buf_release(&name);
 				json_decref(flags);
 				continue;
@@ -292,18 +364,31 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 					      (json_int_t)(dur * 1000), "workers", d->workers_per_cgroup,
 					      "settle_ms", d->settle_ms, "assert", kt_assert_to_json(&a));
 			if (s && !d->host_only) {
-				if (!sched_path) {
-					j.skip_reason = j.skip_reason ? j.skip_reason
-						: kt_asprintf("scheduler binary '%s' not found (next to "
-							      "the test binary, by path, or $KTSTR_SCHEDULER)",
-							      getenv("KTSTR_SCHEDULER") && *getenv("KTSTR_SCHEDULER")
-								      ? getenv("KTSTR_SCHEDULER")
-								      : s->binary ? s->binary : "(none)");
-				} else {
+				if (!sched_path && !j.skip_reason) {
+					KT_AUTOFREE char *why = sched_missing(s);
+
+					/*
+					 * A typo in .binary must not turn CI green:
+					 * bad input unless the user opted into a skip
+					 * (--list only shows it).
+					 */
+					if (!o->skip_missing && !o->list) {
+						fprintf(stderr, "ktstr: test %s: %s (or pass "
+							"--skip-missing-scheduler)\n", j.name,
+							why ? why : "scheduler binary not found");
+						kt_job_release(&j);
+						e = -ENOENT;
+						goto fail;
+					}
+					j.skip_reason = kt_take_ptr(why);
+					oom |= !j.skip_reason;
+				} else if (sched_path) {
 					json_object_set_new(j.request, "scheduler",
 							    sched_request(s, mask, sched_path));
 				}
 				j.kargs = s->kargs;
+				j.sched = s->binary;
+				j.sched_missing = !sched_path;
 			}
 			j.memory_mb = d->memory_mb;
 			j.timeout_s = o->timeout_s ? o->timeout_s
@@ -311,15 +396,26 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			j.host = d->host_only;
 			j.expect_err = d->expect_err || d->expect_detail;
 			j.expect_detail = d->expect_detail;
-			if (sched_path && !d->host_only && !j.skip_reason)
+			if (sched_path && !d->host_only && !j.skip_reason) {
 				j.sched_host_path = strdup(sched_path);
-			jobs = realloc(jobs, (n + 1) * sizeof(*jobs));
-			jobs[n++] = j;
+				oom |= !j.sched_host_path;
+			}
+			if (oom || !j.name || !j.request) {
+				kt_job_release(&j);
+				e = -ENOMEM;
+				goto fail;
+			}
+			e = jobs_push(&jobs, &n, &cap, &j);
+			if (e)
+				goto fail;
 		}
 	}
 	*out = jobs;
 	*n_out = n;
 	return 0;
+fail:
+	jobs_free(jobs, n);
+	return e;
 }
 
 /* ---- running ------------------------------------------------------------- */
@@ -403,6 +499,7 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 		{ "junit", required_argument, NULL, 'J' },
 		{ "json", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "skip-missing-scheduler", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -411,8 +508,8 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	struct kt_job *jobs = NULL;
 	size_t n = 0, counts[4] = { 0 };
 	struct pool pool;
-	bool need_vm = false;
-	int opt, rc = 0;
+	bool need_vm = false, lost = false;
+	int opt, rc = 0, e;
 
 	kt_runner_set_tests(begin, end);
 	if (kt_guest_is_init())
@@ -451,28 +548,34 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 		case 'J': o.junit = optarg; break;
 		case 'o': o.json_dir = optarg; break;
 		case 'v': o.verbose = true; break;
+		case 'S': o.skip_missing = true; break;
 		case 'h': printf(usage_text, argv[0]); return 0;
 		default: fprintf(stderr, usage_text, argv[0]); return EXIT_USAGE;
 		}
 	}
+	if (getenv("KTSTR_SKIP_MISSING") && !strcmp(getenv("KTSTR_SKIP_MISSING"), "1"))
+		o.skip_missing = true;
 	o.filters = argv + optind;
 	o.n_filters = argc - optind;
-	if (build_jobs(&o, begin, end, &jobs, &n))
-		return EXIT_USAGE;
+	rc = build_jobs(&o, begin, end, &jobs, &n);
+	if (rc)
+		return rc == -EINVAL ? EXIT_USAGE : rc == -ENOENT ? KT_EXIT_NO_SCHEDULER : EXIT_SOFTWARE;
 	if (o.list) {
-		for (size_t i = 0; i < n; i++) {
-			char spec[32];
-
-			kt_topo_spec_format(&jobs[i].topo, spec, sizeof(spec));
-			printf("%-40s %s%s%s\n", jobs[i].name, jobs[i].host ? "host" : spec,
-			       jobs[i].expect_err ? "  expect_err" : "",
-			       jobs[i].skip_reason ? "  (would skip)" : "");
-		}
+		for (size_t i = 0; i < n; i++)
+			kt_runner_list_line(stdout, &jobs[i]);
 		goto out;
 	}
 	if (!n) {
 		fprintf(stderr, "ktstr: no test matches\n");
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	/* a result the user asked for must not be lost after the run */
+	if ((o.json_dir && (rc = kt_runner_check_output(o.json_dir, true))) ||
+	    (o.junit && (rc = kt_runner_check_output(o.junit, false)))) {
+		fprintf(stderr, "ktstr: cannot write %s %s: %s\n", o.json_dir ? "--json" : "--junit",
+			o.json_dir ? o.json_dir : o.junit, strerror(-rc));
+		rc = KT_EXIT_CANT_WRITE;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -509,14 +612,36 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	pool.outs = calloc(n, sizeof(*pool.outs));
 	pool.done = calloc(n, sizeof(*pool.done));
 	pool.tty = isatty(2);
+	if (!pool.outs || !pool.done) {
+		fprintf(stderr, "ktstr: out of memory for %zu jobs\n", n);
+		free(pool.outs);
+		free(pool.done);
+		rc = EXIT_SOFTWARE;
+		goto out;
+	}
 	pthread_mutex_init(&pool.lock, NULL);
 	{
-		unsigned nt = o.jobs < n ? o.jobs : (unsigned)n;
+		unsigned nt = o.jobs < n ? o.jobs : (unsigned)n, started = 0;
 		pthread_t *th = calloc(nt, sizeof(*th));
 
-		for (unsigned i = 0; i < nt; i++)
-			pthread_create(&th[i], NULL, worker, &pool);
-		for (unsigned i = 0; i < nt; i++)
+		/*
+		 * Fewer threads than asked is still a run (the pool shares one
+		 * queue); none at all runs the jobs on this thread.  Only
+		 * threads that were created are joined.
+		 */
+		for (unsigned i = 0; th && i < nt; i++) {
+			int te = pthread_create(&th[started], NULL, worker, &pool);
+
+			if (te) {
+				fprintf(stderr, "ktstr: cannot start a job thread (%s); running %u at once\n",
+					strerror(te), started ? started : 1);
+				break;
+			}
+			started++;
+		}
+		if (!started)
+			worker(&pool);
+		for (unsigned i = 0; i < started; i++)
 			pthread_join(th[i], NULL);
 		free(th);
 	}
@@ -530,17 +655,28 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 						     jobs[i].name, "verdict", "skip");
 		}
 		counts[pool.outs[i].verdict]++;
-		if (o.json_dir && kt_runner_write_json(o.json_dir, &jobs[i], &pool.outs[i]))
-			fprintf(stderr, "ktstr: cannot write JSON results into %s\n", o.json_dir);
+		if (o.json_dir && (e = kt_runner_write_json(o.json_dir, &jobs[i], &pool.outs[i]))) {
+			fprintf(stderr, "ktstr: cannot write JSON results into %s: %s\n", o.json_dir,
+				strerror(-e));
+			lost = true;
+		}
 	}
 	if (o.tap)
 		kt_runner_tap(stdout, jobs, pool.outs, n);
-	if (o.junit && kt_runner_junit(o.junit, jobs, pool.outs, n, "ktstr"))
-		fprintf(stderr, "ktstr: cannot write %s\n", o.junit);
+	if (o.junit && (e = kt_runner_junit(o.junit, jobs, pool.outs, n, "ktstr"))) {
+		fprintf(stderr, "ktstr: cannot write %s: %s\n", o.junit, strerror(-e));
+		lost = true;
+	}
 	if (!o.tap)
 		printf("%zu passed, %zu failed, %zu skipped\n", counts[KT_PASS],
 		       counts[KT_FAIL] + counts[KT_ERROR], counts[KT_SKIP]);
-	rc = kt_cancelled() ? 130 : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1 : 0;
+	/* a run where nothing ran is not a pass: CI must not go green on it */
+	if (counts[KT_SKIP] == n && !kt_cancelled())
+		fprintf(stderr, "ktstr: every test was skipped; nothing ran\n");
+	rc = kt_cancelled() ? kt_cancel_exit_code()
+	     : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1
+	     : lost ? KT_EXIT_CANT_WRITE
+	     : counts[KT_SKIP] == n ? KT_EXIT_ALL_SKIPPED : 0;
 	for (size_t i = 0; i < n; i++)
 		kt_outcome_release(&pool.outs[i]);
 	free(pool.outs);

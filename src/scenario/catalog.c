@@ -59,6 +59,43 @@ static const struct kt_scenario catalog[] = {
 	  .description = "every task of a nested cgroup moves to a cgroup under another parent, "
 			 "then back beside its siblings",
 	  .action = { KT_ACTION_CUSTOM, kt_scenario_nested_task_move } },
+	/* placement left to the scheduler */
+	{ .name = "steady_unpinned", .category = "placement",
+	  .description = "two cgroups over all usable CPUs, one unpinned CpuSpin worker per CPU each",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_steady_unpinned } },
+	{ .name = "steady_llc_unpinned", .category = "placement",
+	  .description = "one cgroup per LLC, two unpinned workers per CPU of its LLC",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_steady_llc_unpinned } },
+	{ .name = "oversubscribed_unpinned", .category = "placement",
+	  .description = "two cgroups over all usable CPUs, two unpinned workers per CPU each",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_oversubscribed_unpinned } },
+	{ .name = "cpuset_apply_unpinned", .category = "placement",
+	  .description = "unpinned workers of two cgroups share every usable CPU, then are confined "
+			 "to opposite halves",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_cpuset_apply_unpinned } },
+	{ .name = "cgroup_add_unpinned", .category = "placement",
+	  .description = "a third cgroup of unpinned workers joins two others halfway",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_cgroup_add_unpinned } },
+	{ .name = "cgroup_remove_unpinned", .category = "placement",
+	  .description = "one of three cgroups of unpinned workers leaves halfway",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_cgroup_remove_unpinned } },
+	{ .name = "nested_steady_unpinned", .category = "placement",
+	  .description = "unpinned sibling leaves compete under parents with LLC-aligned cpusets",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_nested_steady_unpinned } },
+	{ .name = "cpuset_grow_unpinned", .category = "placement",
+	  .description = "unpinned workers stacked on one CPU; their cpuset grows to every usable CPU "
+			 "and they must spread",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_cpuset_grow_unpinned } },
+	{ .name = "llc_local", .category = "placement",
+	  .description = "a Bursty worker per LLC, far below capacity: each must keep waking in its LLC",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_llc_local } },
+	/* weights the scheduler must honour */
+	{ .name = "cgroup_weight", .category = "fairness",
+	  .description = "cgroups with cpu.weight 200 and 100 share one CPU: about 2:1 CPU time",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_cgroup_weight } },
+	{ .name = "nice_weight", .category = "fairness",
+	  .description = "nice 0 and nice 3 workers share one CPU: about 1.95:1 CPU time",
+	  .action = { KT_ACTION_CUSTOM, kt_scenario_nice_weight } },
 };
 
 const struct kt_scenario *kt_all_scenarios(size_t *n)

@@ -7,6 +7,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +72,11 @@ void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...)
 	t->n++;
 }
 
+double kt_timeline_now_ms(const struct kt_timeline *t)
+{
+	return t ? (double)(kt_now_ns() - t->t0_ns) / 1e6 : (double)kt_now_ns() / 1e6;
+}
+
 size_t kt_timeline_count(const struct kt_timeline *t)
 {
 	return t ? t->n : 0;
@@ -106,6 +112,8 @@ bool kt_ctx_sched_ok(struct kt_ctx *ctx)
 struct kt_ctx_watch {
 	struct kt_handle_list **lists;
 	size_t n, cap;
+	struct kt_wc *wc;		/* placement findings, built while sleeping */
+	uint64_t wc_last_ns;
 };
 
 void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
@@ -149,12 +157,20 @@ void kt_ctx_release(struct kt_ctx *ctx)
 
 	for (size_t i = 0; w && i < w->n; i++)
 		w->lists[i]->ctx = NULL;
-	if (w)
+	if (w) {
 		free(w->lists);
+		kt_wc_free(w->wc);
+	}
 	free(w);
 	ctx->watch = NULL;
 	free(ctx->abort_reason);
 	ctx->abort_reason = NULL;
+}
+
+void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
+{
+	if (ctx && ctx->watch && ctx->watch->wc && into)
+		kt_wc_check(ctx->watch->wc, into);
 }
 
 /*
@@ -163,11 +179,53 @@ void kt_ctx_release(struct kt_ctx *ctx)
  * waiting out the scenario (and, under a stalling scheduler, the kernel
  * watchdog's much longer timeout).
  */
+/* The failure is certain: say so once, in the timeline too, and let the
+ * runner stop the scheduler. */
+static void abort_now(struct kt_ctx *ctx, char *reason)
+{
+	ctx->abort_reason = reason;
+	kt_timeline_add(ctx->timeline, "abort: %s", reason ? reason : "worker failed");
+	if (ctx->on_abort)
+		ctx->on_abort(ctx);
+}
+
+/*
+ * A worker that ended on its own while it should be running: the cause
+ * comes first, at once, not as the symptoms it leaves ("no progress")
+ * seconds later.  A worker killed because its cgroup is gone was most
+ * likely killed by a cgroup guard that left scope early.
+ */
+static bool worker_died(struct kt_ctx *ctx, const struct kt_handle_entry *e, size_t j)
+{
+	int code = 0, sig = kt_workload_live_end(e->h, j, &code);
+	const char *who = e->host ? KT_SCEN_HOST_LABEL : e->cgroup;
+	KT_AUTO(kt_cpuset) set = NULL;
+	bool gone;
+	char *why;
+
+	if (!sig)
+		return false;
+	gone = !e->host && e->cgroup && kt_cgroup_get_cpuset(ctx->cgroups, e->cgroup, &set) == -ENOENT;
+	if (sig < 0)
+		why = kt_asprintf("%s: worker %zu (tid %d) exited with status %d while the scenario ran",
+				  who, j, (int)kt_workload_pid(e->h, j), code);
+	else
+		why = kt_asprintf("%s: worker %zu (tid %d) was killed by signal %d (SIG%s) while the "
+				  "scenario ran%s", who, j, (int)kt_workload_pid(e->h, j), sig,
+				  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+				  gone ? "; its cgroup had been removed under it (was a cgroup guard "
+					 "freed, or declared in an inner scope, while its workers ran?)"
+				       : "");
+	abort_now(ctx, why);
+	return true;
+}
+
 static bool worker_stuck(struct kt_ctx *ctx)
 {
 	struct kt_ctx_watch *w = ctx->watch;
+	bool gap_on = ctx->assert.max_gap_ms.set && ctx->assert.max_gap_ms.v > 0;
 
-	if (!w || !ctx->assert.max_gap_ms.set || ctx->assert.max_gap_ms.v <= 0)
+	if (!w)
 		return false;
 	for (size_t i = 0; i < w->n; i++) {
 		struct kt_handle_list *l = w->lists[i];
@@ -178,17 +236,15 @@ static bool worker_stuck(struct kt_ctx *ctx)
 			for (size_t j = 0; e->h && j < kt_workload_count(e->h); j++) {
 				double gap = kt_workload_live_gap_ms(e->h, j);
 
-				if (gap <= ctx->assert.max_gap_ms.v)
+				if (worker_died(ctx, e, j))
+					return true;
+				if (!gap_on || gap <= ctx->assert.max_gap_ms.v)
 					continue;
-				ctx->abort_reason = kt_asprintf(
+				abort_now(ctx, kt_asprintf(
 					"%s: worker %zu (tid %d) stuck: no progress for %.0f ms "
 					"(limit %.0f ms); test ended early",
 					e->host ? KT_SCEN_HOST_LABEL : e->cgroup, j,
-					(int)kt_workload_pid(e->h, j), gap, ctx->assert.max_gap_ms.v);
-				kt_timeline_add(ctx->timeline, "abort: %s",
-						ctx->abort_reason ? ctx->abort_reason : "worker stuck");
-				if (ctx->on_abort)
-					ctx->on_abort(ctx);
+					(int)kt_workload_pid(e->h, j), gap, ctx->assert.max_gap_ms.v));
 				return true;
 			}
 		}
@@ -205,6 +261,9 @@ int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 
 		if (!kt_ctx_sched_ok(ctx) || worker_stuck(ctx))
 			return -ECANCELED;
+		if (ctx->watch)
+			kt_scen_placement_sample(ctx, &ctx->watch->wc, &ctx->watch->wc_last_ns,
+						 ctx->watch->lists, ctx->watch->n);
 		if (now >= end)
 			return 0;
 		left = (end - now) / 1000000ull;

@@ -332,7 +332,9 @@ int kt_scen_spawn_into(struct kt_ctx *ctx, const char *cgroup, const struct kt_w
 	}
 	n = kt_workload_count(h);
 	for (size_t i = 0; cgroup && i < n; i++) {
+		kt_cgroup_manager_quiet(ctx->cgroups, true);	/* setup is not a timeline event */
 		r = kt_cgroup_move_task(ctx->cgroups, cgroup, kt_workload_pid(h, i));
+		kt_cgroup_manager_quiet(ctx->cgroups, false);
 		if (r) {
 			*err = kt_asprintf("cannot move worker %d into %s: %s: %s",
 					   (int)kt_workload_pid(h, i), cgroup,
@@ -410,6 +412,7 @@ void kt_scen_collect_list(struct kt_handle_list *l, const struct kt_assert *chec
 		kt_workload_request_stop(l->e[i].h);
 	for (size_t i = 0; i < l->n; i++)
 		kt_scen_collect_entry(&l->e[i], checks, into);
+	kt_scen_placement_check(l->ctx, into);
 }
 
 struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
@@ -439,12 +442,22 @@ int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_co
 	KT_AUTO(kt_handle_list) l = NULL;
 	int r;
 
-	if (!ctx || !wl || !handles || !guard)
+	if (!ctx)
 		return -EINVAL;
+	/* the library does not print: the timeline, shown with a failure, says why */
+	if (!wl || !handles || !guard) {
+		kt_timeline_add(ctx->timeline, "setup_cgroups: %s is NULL%s", !wl ? "the workload" :
+				!handles ? "the handles argument" : "the guard argument",
+				!guard ? " (pass &guard, a KT_AUTO(kt_cgroup_group) variable that "
+					 "removes the cgroups when it leaves scope)" : "");
+		return -EINVAL;
+	}
 	*handles = NULL;
 	*guard = NULL;
-	if (!ctx->cgroups)
+	if (!ctx->cgroups) {
+		kt_timeline_add(ctx->timeline, "setup_cgroups: this ctx has no cgroup manager");
 		return -EINVAL;
+	}
 	g = kt_cgroup_group_new(ctx->cgroups);
 	l = kt_scen_list_new();
 	if (!g || !l)

@@ -149,8 +149,12 @@ static int refresh_isolation(struct engine *e)
 static int write_cpuset(struct engine *e, const char *name, const struct kt_cpuset *set, char **err)
 {
 	struct cg_info *ci = cg_find(e, name);
-	int r = set ? kt_cgroup_set_cpuset(e->ctx->cgroups, name, set)
-		    : kt_cgroup_clear_cpuset(e->ctx->cgroups, name);
+	int r;
+
+	kt_cgroup_manager_quiet(e->ctx->cgroups, true);	/* the op has its own entry */
+	r = set ? kt_cgroup_set_cpuset(e->ctx->cgroups, name, set)
+		: kt_cgroup_clear_cpuset(e->ctx->cgroups, name);
+	kt_cgroup_manager_quiet(e->ctx->cgroups, false);
 
 	if (r) {
 		KT_AUTOFREE char *list = fmt_set(set);
@@ -197,6 +201,15 @@ static int apply_def(struct engine *e, const struct kt_cgroup_def *d, const char
 		r = resolve(e, &d->cpuset, &set, err);
 		if (!r)
 			r = write_cpuset(e, d->name, set, err);
+	}
+	if (!r && d->weight) {
+		r = kt_cgroup_set_weight(e->ctx->cgroups, d->name, d->weight);
+		if (r)
+			*err = kt_asprintf("cannot set cpu.weight %u on %s: %s: %s", d->weight, d->name,
+					   kt_cgroup_last_path(e->ctx->cgroups), strerror(-r));
+		else
+			kt_timeline_add(e->ctx->timeline, "step %u: %s cpu.weight %u", e->step, d->name,
+					d->weight);
 	}
 	if (r)
 		return r;
@@ -263,7 +276,9 @@ static int op_move_all(struct engine *e, const struct kt_op *op, char **err)
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
+		kt_cgroup_manager_quiet(e->ctx->cgroups, true);	/* the op has its own entry */
 		r = kt_cgroup_move_task(e->ctx->cgroups, op->cgroup2, pids[i]);
+		kt_cgroup_manager_quiet(e->ctx->cgroups, false);
 		/* A task that exited meanwhile is not an error. */
 		if (r && r != -ESRCH) {
 			*err = kt_asprintf("cannot move task %d from %s to %s: %s: %s", (int)pids[i],

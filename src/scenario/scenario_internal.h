@@ -32,6 +32,13 @@ struct kt_handle_list {
 void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l);
 void kt_scen_unwatch(struct kt_handle_list *l);
 
+/* Take a placement sample of the watched lists when one is due (about
+ * every 100 ms); *wc is created on first use from ctx->assert. */
+void kt_scen_placement_sample(struct kt_ctx *ctx, struct kt_wc **wc, uint64_t *last_ns,
+			      struct kt_handle_list *const *lists, size_t nlists);
+/* Add ctx's placement findings (once) to into. */
+void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into);
+
 struct kt_handle_list *kt_scen_list_new(void);
 /* Append (taking h and cpuset); on failure h and cpuset are freed. */
 int kt_scen_list_append(struct kt_handle_list *l, const char *cgroup, bool host,

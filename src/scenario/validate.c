@@ -38,48 +38,25 @@ bool kt_scen_step_is_end(const struct kt_step *s)
 
 /* Names known to exist at this point of the walk. */
 struct names {
-	char **v;
-	size_t n, cap;
+	struct kt_strlist l;
 };
 
 static void names_release(struct names *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
+	kt_strlist_release(&s->l);
 }
 
 static bool names_has(const struct names *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], name))
-			return true;
-	return false;
+	return kt_strlist_has(&s->l, name);
 }
 
 static int names_add1(struct names *s, const char *name, size_t len)
 {
-	char *dup = strndup(name, len);
-
-	if (!dup)
-		return -ENOMEM;
-	if (names_has(s, dup)) {
-		free(dup);
-		return 0;
-	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		char **v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v) {
-			free(dup);
-			return -ENOMEM;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = dup;
-	return 0;
+	for (size_t i = 0; i < s->l.n; i++)
+		if (strlen(s->l.v[i]) == len && !strncmp(s->l.v[i], name, len))
+			return 0;
+	return kt_strlist_addn(&s->l, name, len);
 }
 
 /* "a/b/c" makes "a", "a/b" and "a/b/c" known. */
@@ -96,13 +73,15 @@ static void names_remove(struct names *s, const char *name)
 {
 	size_t len = strlen(name), j = 0;
 
-	for (size_t i = 0; i < s->n; i++) {
-		if (!strncmp(s->v[i], name, len) && (s->v[i][len] == 0 || s->v[i][len] == '/'))
-			free(s->v[i]);
+	for (size_t i = 0; i < s->l.n; i++) {
+		char *v = s->l.v[i];
+
+		if (!strncmp(v, name, len) && (v[len] == 0 || v[len] == '/'))
+			free(v);
 		else
-			s->v[j++] = s->v[i];
+			s->l.v[j++] = v;
 	}
-	s->n = j;
+	s->l.n = j;
 }
 
 static bool known(const struct kt_ctx *ctx, const struct names *s, const char *name)

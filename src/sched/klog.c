@@ -242,6 +242,66 @@ static bool line_mentions_exit(const char *s, size_t n)
 	return false;
 }
 
+#define UEI_DUMP_HEAD "DEBUG DUMP\n====="
+#define UEI_RULE "================================================================================"
+
+/* Where the standard UEI debug dump block starts and ends in text, if any:
+ * "DEBUG DUMP", a rule, the dump, a rule, a blank line. */
+static bool uei_dump_block(const char *text, const char **start, const char **end)
+{
+	const char *h = strstr(text, UEI_DUMP_HEAD), *first, *second;
+
+	if (!h || (h != text && h[-1] != '\n'))
+		return false;
+	first = strstr(h, UEI_RULE);
+	second = first ? strstr(first + sizeof(UEI_RULE) - 1, "\n" UEI_RULE) : NULL;
+	if (!second)
+		return false;
+	second += sizeof(UEI_RULE);	/* past "\n" and the rule */
+	while (*second == '\n')
+		second++;
+	*start = h;
+	*end = second;
+	return true;
+}
+
+char *kt_sched_strip_uei_dump(const char *text, size_t len, size_t *out_len)
+{
+	KT_AUTOFREE char *copy = text ? strndup(text, len) : NULL;
+	const char *a, *b;
+	unsigned lines = 0;
+	char *out;
+
+	if (!copy || !uei_dump_block(copy, &a, &b))
+		return NULL;
+	for (const char *p = a; p < b; p++)
+		lines += *p == '\n';
+	out = kt_asprintf("%.*s[sched_ext debug dump, %u lines: shown under \"sched_ext dump\"]\n%s",
+			  (int)(a - copy), copy, lines, b);
+	if (out && out_len)
+		*out_len = strlen(out);
+	return out;
+}
+
+/* The reason line of the standard UEI report ("EXIT: reason (msg)"). */
+static char *uei_exit_line(const char *text)
+{
+	const char *found = NULL, *a = NULL, *b = NULL;
+	bool dump = uei_dump_block(text, &a, &b);
+
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+
+		if (!strncmp(p, "EXIT: ", 6) && !(dump && p >= a && p < b))
+			found = p;
+		p = nl ? nl + 1 : NULL;
+	}
+	if (!found)
+		return NULL;
+	found += 6;
+	return strndup(found, strcspn(found, "\n"));
+}
+
 char *kt_sched_exit_report(const char *text, unsigned max_lines)
 {
 	const char *starts[64];
@@ -252,6 +312,13 @@ char *kt_sched_exit_report(const char *text, unsigned max_lines)
 
 	if (!text || !max_lines)
 		return NULL;
+	/* A scheduler built on tools/sched_ext's user_exit_info says it in one line. */
+	{
+		char *uei = uei_exit_line(text);
+
+		if (uei)
+			return uei;
+	}
 	if (max_lines > KT_ARRAY_SIZE(starts))
 		max_lines = KT_ARRAY_SIZE(starts);
 	/* Keep a ring of the last max_lines matching lines. */

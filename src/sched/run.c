@@ -22,7 +22,7 @@
 
 #define SCX_SYSFS "/sys/kernel/sched_ext"
 #define TRACEFS "/sys/kernel/tracing"
-#define ATTACH_TIMEOUT_DFL_MS 10000u
+#define ATTACH_TIMEOUT_DFL_MS 30000u
 #define STOP_TERM_MS 5000u
 #define DISABLE_WAIT_MS 5000u
 /* The disable report reaches the log shortly after the state flips. */
@@ -33,8 +33,11 @@
 struct kt_sched_run {
 	pid_t pid;
 	int pidfd;
-	bool exited;
+	bool exited;			/* it has exited (seen, still a zombie until reaped) */
+	bool reaped;			/* waited for: its pid may now belong to another */
 	int wstatus;
+	bool stopped;			/* kt_sched_stop has run; its result: */
+	int stop_rc;
 	char *out_path;
 	int kmsg_fd;
 	char *expect_ops;
@@ -123,17 +126,41 @@ static void kmsg_wait_disable(struct kt_sched_run *r, unsigned ms)
 	}
 }
 
+/*
+ * Has it exited?  Seen with WNOWAIT, so the process stays a zombie: its
+ * pid, which is also its process group's id, cannot be reused while we
+ * may still signal the group (helpers it forked).  collect() reaps.
+ */
 static bool reap(struct kt_sched_run *r)
 {
-	int st;
+	siginfo_t si = { 0 };
 
 	if (r->exited)
 		return true;
-	if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == r->pid) {
+		r->exited = true;
+		r->wstatus = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8
+			     : (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	}
+	return r->exited;
+}
+
+/* Kill what is left of its process group, then reap the leader, once. */
+static void collect(struct kt_sched_run *r)
+{
+	int st;
+
+	if (r->pid <= 0 || r->reaped)
+		return;
+	kill(-r->pid, SIGKILL);	/* the unreaped leader still holds the group id */
+	while (waitpid(r->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!r->exited) {
 		r->exited = true;
 		r->wstatus = st;
 	}
-	return r->exited;
+	r->reaped = true;
 }
 
 /* Wait up to ms for the process to exit; true if it did. */
@@ -260,6 +287,8 @@ static char *trace_dump(const struct kt_sched_run *r)
 
 static void signal_group(struct kt_sched_run *r, int sig)
 {
+	if (r->reaped)
+		return;	/* its pid may be someone else's now */
 	/* The child leads its own process group; helpers it forked go too. */
 	if (kill(-r->pid, sig) < 0 && !r->exited)
 		kill(r->pid, sig);
@@ -333,8 +362,9 @@ void kt_sched_run_free(struct kt_sched_run *r)
 {
 	if (!r)
 		return;
-	if (r->pid > 0 && !r->exited)
-		kt_sched_stop(r);
+	r->stopping = true;	/* whatever happens now is not a finding */
+	if (r->pid > 0)
+		kt_sched_stop(r);	/* no-op if stopped already; reaps in any case */
 	run_close(r);
 	trace_teardown(r);
 	if (r->out_path)
@@ -403,9 +433,17 @@ int kt_sched_start(const char *binary, const char *const *args, const char *expe
 		lseek(r->kmsg_fd, 0, SEEK_END);
 	trace_setup(r);
 	out_fd = mkstemps(path, 4);
-	if (out_fd < 0)
-		return start_fail(r, -errno, err, kt_asprintf("cannot create %s: %s", path, strerror(errno)));
+	if (out_fd < 0) {
+		int e = -errno;	/* before kt_asprintf, which may change errno */
+
+		return start_fail(r, e, err, kt_asprintf("cannot create %s: %s", path, strerror(-e)));
+	}
 	r->out_path = strdup(path);
+	if (!r->out_path) {
+		unlink(path);
+		close(out_fd);
+		return start_fail(r, -ENOMEM, err, strdup("out of memory"));
+	}
 	seq0 = read_enable_seq();
 	r->pid = spawn(binary, args, out_fd);
 	close(out_fd);
@@ -530,10 +568,54 @@ bool kt_sched_alive(struct kt_sched_run *r, char **why)
 	return false;
 }
 
+/*
+ * Idempotent: the runner stops a scheduler early (stuck workers), again
+ * after the body, and kt_sched_run_free once more; only the first call
+ * signals anything, the rest return its result.
+ */
+/* Is sched_ext still running a BPF scheduler? */
+static bool scx_on(void)
+{
+	char state[32];
+
+	read_state(state, sizeof(state));
+	return !strcmp(state, "enabled") || !strcmp(state, "enabling");
+}
+
+int kt_sched_stop_now(struct kt_sched_run *r, unsigned grace_ms, bool *forced)
+{
+	uint64_t end;
+
+	if (forced)
+		*forced = false;
+	if (!r || r->pid <= 0 || r->stopped)
+		return kt_sched_stop(r);
+	if (!r->stopping) {
+		check_health(r);
+		r->stopping = true;
+	}
+	if (!reap(r))
+		signal_group(r, SIGTERM);
+	end = kt_now_ns() + (uint64_t)grace_ms * 1000000ull;
+	while (scx_on() && kt_now_ns() < end)
+		kt_sleep_ns(5000000ull);
+	/*
+	 * A loader starved by its own scheduler cannot act on SIGTERM, and the
+	 * kernel's watchdog would take seconds more: sysrq S makes the kernel
+	 * itself disable the BPF scheduler now (every task back on the fair
+	 * class), so the workers can report.
+	 */
+	if (scx_on() && kt_write_file("/proc/sysrq-trigger", "S") == 0 && forced)
+		*forced = true;
+	return kt_sched_stop(r);
+}
+
 int kt_sched_stop(struct kt_sched_run *r)
 {
 	if (!r || r->pid <= 0)
 		return 0;
+	if (r->stopped)
+		return r->stop_rc;
 	if (!r->stopping) {
 		/* A death before the stop request is a finding, not our doing. */
 		check_health(r);
@@ -541,15 +623,13 @@ int kt_sched_stop(struct kt_sched_run *r)
 	}
 	if (!reap(r)) {
 		signal_group(r, SIGTERM);
-		if (!wait_exit(r, STOP_TERM_MS)) {
+		if (!wait_exit(r, STOP_TERM_MS))
 			signal_group(r, SIGKILL);
-			if (waitpid(r->pid, &r->wstatus, 0) == r->pid)
-				r->exited = true;
-		}
 	}
-	/* Helpers left behind in its group. */
-	kill(-r->pid, SIGKILL);
-	return wait_state_disabled(DISABLE_WAIT_MS);
+	collect(r);	/* helpers left behind in its group, then the leader */
+	r->stopped = true;
+	r->stop_rc = wait_state_disabled(DISABLE_WAIT_MS);
+	return r->stop_rc;
 }
 
 void kt_sched_diag_release(struct kt_sched_diag *d)
@@ -596,7 +676,10 @@ int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d)
 	}
 	text = output_read(r, &len);
 	if (text) {
-		d->output_tail = kt_sched_text_tail(text, len, 20, 4096);
+		size_t plen = 0;
+		KT_AUTOFREE char *plain = kt_sched_strip_uei_dump(text, len, &plen);
+
+		d->output_tail = kt_sched_text_tail(plain ? plain : text, plain ? plen : len, 20, 4096);
 		if (len > r->out_attach_off)
 			d->exit_report = kt_sched_exit_report(text + r->out_attach_off, 3);
 	}

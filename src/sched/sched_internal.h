@@ -55,10 +55,16 @@ int kt_sched_trace_dump_parse(const char *trace, char **out);
 /* Last `max_lines` lines (and at most max_bytes) of text, malloc'd. */
 char *kt_sched_text_tail(const char *text, size_t len, unsigned max_lines, size_t max_bytes);
 /*
- * The scheduler's own exit report from its output: the last lines that
- * mention an exit or an error (at most max_lines), else NULL.
+ * The scheduler's own exit report from its output: the reason and message
+ * of the standard UEI report ("EXIT: reason (msg)", tools/sched_ext's
+ * user_exit_info) when there is one, else the last lines that mention an
+ * exit or an error (at most max_lines), else NULL.
  */
 char *kt_sched_exit_report(const char *text, unsigned max_lines);
+/* text with the UEI debug dump block ("DEBUG DUMP", rule, dump, rule)
+ * replaced by one line, since the kernel's copy of the dump is shown on
+ * its own; NULL when there is no such block (or no memory). */
+char *kt_sched_strip_uei_dump(const char *text, size_t len, size_t *out_len);
 
 /*
  * One-line "why" for kt_sched_alive, from what is known:

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -253,7 +254,8 @@ int kt_buf_append(struct kt_buf *b, const void *p, size_t n)
 		b->data = d;
 		b->cap = cap;
 	}
-	memcpy(b->data + b->len, p, n);
+	if (n)	/* memcpy's source must be valid even for 0 bytes; callers pass NULL, 0 */
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
@@ -340,4 +342,83 @@ int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid
 		return -e;
 	}
 	return 0;
+}
+
+uint64_t kt_hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int kt_grow_impl(void **arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+	size_t nc;
+	void *v;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first ? first : 1;
+	if (nc < *cap || nc > SIZE_MAX / size)
+		return -ENOMEM;
+	v = realloc(*arr, nc * size);
+	if (!v)
+		return -ENOMEM;
+	*arr = v;
+	*cap = nc;
+	return 0;
+}
+
+int kt_strlist_addn(struct kt_strlist *l, const char *s, size_t len)
+{
+	char *d;
+
+	if (kt_grow(l->v, l->n, l->cap, 16))
+		return -ENOMEM;
+	d = strndup(s, len);
+	if (!d)
+		return -ENOMEM;
+	l->v[l->n++] = d;
+	return 0;
+}
+
+int kt_strlist_add(struct kt_strlist *l, const char *s)
+{
+	return kt_strlist_addn(l, s, strlen(s));
+}
+
+int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int err;
+
+	va_start(ap, fmt);
+	s = kt_vasprintf(fmt, ap);
+	va_end(ap);
+	if (!s)
+		return -ENOMEM;
+	err = kt_strlist_add(l, s);
+	free(s);
+	return err;
+}
+
+bool kt_strlist_has(const struct kt_strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return true;
+	return false;
+}
+
+void kt_strlist_release(struct kt_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }

@@ -8,6 +8,7 @@
 
 #include <ktstr/common.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Read a whole file into a NUL-terminated malloc'd buffer (*len optional). */
@@ -43,6 +44,29 @@ void kt_unpin_self(void);
 int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid);
 /* sleep for ns, restarting on EINTR. */
 void kt_sleep_ns(uint64_t ns);
+/* 64-bit FNV-1a hash of a string (for telling names apart, not security). */
+uint64_t kt_hash_str(const char *s);
+
+/*
+ * The one growth helper for hand-grown arrays: make room for element n of
+ * arr (cap elements allocated), doubling from `first`.  0, or -ENOMEM with
+ * arr and cap untouched.  kt_grow(l->v, l->n, l->cap, 16).
+ */
+int kt_grow_impl(void **arr, size_t n, size_t *cap, size_t size, size_t first);
+#define kt_grow(arr, n, cap, first) \
+	kt_grow_impl((void **)&(arr), (n), &(cap), sizeof(*(arr)), (first))
+
+/* The one growable list of malloc'd strings. */
+struct kt_strlist {
+	char **v;
+	size_t n, cap;
+};
+int kt_strlist_add(struct kt_strlist *l, const char *s);
+/* Add the first len bytes of s. */
+int kt_strlist_addn(struct kt_strlist *l, const char *s, size_t len);
+int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool kt_strlist_has(const struct kt_strlist *l, const char *s);
+void kt_strlist_release(struct kt_strlist *l);
 
 /* Growable byte/string buffer. */
 struct kt_buf {

@@ -21,58 +21,6 @@ struct kt_cpio {
 	int err;
 };
 
-int kt_strlist_add(struct kt_strlist *l, const char *s)
-{
-	char *d;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	d = strdup(s);
-	if (!d)
-		return -ENOMEM;
-	l->v[l->n++] = d;
-	return 0;
-}
-
-int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int err;
-
-	va_start(ap, fmt);
-	s = kt_vasprintf(fmt, ap);
-	va_end(ap);
-	if (!s)
-		return -ENOMEM;
-	err = kt_strlist_add(l, s);
-	free(s);
-	return err;
-}
-
-bool kt_strlist_has(const struct kt_strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return true;
-	return false;
-}
-
-void kt_strlist_release(struct kt_strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
 uint64_t kt_hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -126,6 +74,17 @@ int kt_cpio_open(const char *path, struct kt_cpio **out)
 	return 0;
 }
 
+/*
+ * 0, or why a buffered write failed: the errno of the failing write when it
+ * is still known (ENOSPC says "disk full"; a bare EIO would not).
+ */
+static int write_err(struct kt_cpio *c)
+{
+	if (!ferror(c->f))
+		return 0;
+	return errno && errno != EINTR ? -errno : -EIO;
+}
+
 static void pad4(struct kt_cpio *c)
 {
 	long pos = ftell(c->f);
@@ -145,7 +104,7 @@ static int header(struct kt_cpio *c, const char *name, unsigned mode, size_t siz
 		namesize, 0u);
 	fwrite(name, 1, namesize, c->f);
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 /* Archive names carry no leading slash. */
@@ -208,7 +167,7 @@ int kt_cpio_data(struct kt_cpio *c, const char *name, unsigned mode, const void 
 		return err;
 	fwrite(data, 1, len, c->f);
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 int kt_cpio_file(struct kt_cpio *c, const char *name, const char *host_path, unsigned mode)
@@ -243,7 +202,7 @@ int kt_cpio_file(struct kt_cpio *c, const char *name, const char *host_path, uns
 	if (err)
 		return err;
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 int kt_cpio_symlink(struct kt_cpio *c, const char *name, const char *target)
@@ -258,7 +217,7 @@ int kt_cpio_symlink(struct kt_cpio *c, const char *name, const char *target)
 		return err;
 	fwrite(target, 1, strlen(target), c->f);
 	pad4(c);
-	return ferror(c->f) ? -EIO : 0;
+	return write_err(c);
 }
 
 int kt_cpio_finish(struct kt_cpio *c)
@@ -267,8 +226,9 @@ int kt_cpio_finish(struct kt_cpio *c)
 
 	c->ino = 0;
 	err = header(c, "TRAILER!!!", 0, 0);
+	/* buffered writes fail here: keep fclose's errno (ENOSPC says "disk full") */
 	if (fclose(c->f) != 0 && !err)
-		err = -EIO;
+		err = errno ? -errno : -EIO;
 	kt_strlist_release(&c->dirs);
 	free(c);
 	return err;

@@ -65,6 +65,7 @@ static int add_elf_and_closure(struct manifest *m, const char *guest, const char
 			       char **err)
 {
 	char *missing = NULL;
+	size_t first;
 	int e;
 
 	e = kt_strlist_add(&m->pairs, guest);
@@ -72,10 +73,25 @@ static int add_elf_and_closure(struct manifest *m, const char *guest, const char
 		e = kt_strlist_add(&m->pairs, host);
 	if (e)
 		return e;
+	first = m->pairs.n;
 	e = kt_elf_closure(host, &m->pairs, &missing);
 	if (e == -ENOENT && missing) {
 		*err = kt_asprintf("%s needs %s, which was not found on this host", host, missing);
 		free(missing);
+	}
+	/*
+	 * The closure was resolved on the host through the binary's own
+	 * search path (RPATH/RUNPATH, $LD_LIBRARY_PATH, ld.so.conf) and each
+	 * library keeps its host path in the guest; the guest has no
+	 * ld.so.cache, so its loader is told every directory they came from.
+	 */
+	for (size_t i = first; !e && i + 1 < m->pairs.n; i += 2) {
+		const char *slash = strrchr(m->pairs.v[i], '/');
+		KT_AUTOFREE char *dir = slash ? strndup(m->pairs.v[i], (size_t)(slash - m->pairs.v[i]))
+					      : NULL;
+
+		if (dir && *dir && !kt_strlist_has(&m->ld_dirs, dir))
+			e = kt_strlist_add(&m->ld_dirs, dir);
 	}
 	return e;
 }
@@ -158,20 +174,16 @@ static int by_mtime_desc(const void *a, const void *b)
 static void prune_cache(const char *dir)
 {
 	struct cache_entry *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	DIR *d = opendir(dir);
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		struct cache_entry *nv;
-
 		if (strncmp(de->d_name, "base-", 5) || !strstr(de->d_name, ".cpio") ||
 		    strstr(de->d_name, ".tmp."))
 			continue;
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv)
+		if (kt_grow(v, n, cap, 16))
 			break;
-		v = nv;
 		v[n].p = kt_asprintf("%s/%s", dir, de->d_name);
 		if (v[n].p && stat(v[n].p, &v[n].st) == 0)
 			n++;
@@ -180,7 +192,8 @@ static void prune_cache(const char *dir)
 	}
 	if (d)
 		closedir(d);
-	qsort(v, n, sizeof(*v), by_mtime_desc);
+	if (n)	/* v is NULL when the directory held no archive */
+		qsort(v, n, sizeof(*v), by_mtime_desc);
 	for (size_t i = 0; i < n; i++) {
 		if (i >= KT_INITRAMFS_KEEP)
 			unlink(v[i].p);
@@ -204,6 +217,38 @@ static void prune_cache(const char *dir)
 	}
 	if (d)
 		closedir(d);
+}
+
+/*
+ * Is the cached archive usable?  It must start with a newc header and end
+ * with the trailer kt_cpio_finish writes: a truncated or overwritten file
+ * (a full disk, a crash mid-copy, someone's stray write) is rebuilt rather
+ * than booted into a guest that panics with "no init".  A hit also
+ * refreshes the archive's mtime: prune_cache keeps the most recently used
+ * archives, so one that a concurrent run is about to boot is never the
+ * oldest.
+ */
+static bool cache_hit(const char *path)
+{
+	char head[6], tail[64];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(tail) &&
+	     pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	     !memcmp(head, "070701", 6) &&
+	     pread(fd, tail, sizeof(tail), st.st_size - (off_t)sizeof(tail)) == (ssize_t)sizeof(tail) &&
+	     memmem(tail, sizeof(tail), "TRAILER!!!", 10);
+	close(fd);
+	if (!ok) {
+		unlink(path);
+		return false;
+	}
+	utimensat(AT_FDCWD, path, NULL, 0);
+	return true;
 }
 
 static void manifest_release(struct manifest *m)
@@ -254,12 +299,14 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 {
 	struct kt_cpio *c;
 	struct kt_buf ld = { 0 };
-	struct kt_strlist seen = { 0 }, real = { 0 };
+	struct kt_strlist seen = { 0 }, real = { 0 }, ld_dirs = { 0 };
 	int err;
 
 	err = kt_cpio_open(path, &c);
 	if (err)
 		return err;
+	for (size_t i = 0; !err && i < m->ld_dirs.n; i++)
+		err = kt_strlist_add(&ld_dirs, m->ld_dirs.v[i]);
 	static const char *const dirs[] = { "dev", "proc", "sys", "tmp", "run", "root", "etc",
 					    "ktstr", "sys/fs/cgroup", NULL };
 	for (size_t i = 0; !err && dirs[i]; i++)
@@ -303,16 +350,18 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 		} else if (!err) {
 			err = kt_cpio_file(c, guest, host, 0);
 		}
-		/* library directories for the guest loader, which has no ld.so.cache */
+		/* other library-looking directories, as before the closure said */
 		dir = strdup(guest);
-		if (dir && strrchr(dir, '/') && i > 0) {
+		if (!err && dir && strrchr(dir, '/') && i > 0) {
 			*strrchr(dir, '/') = '\0';
-			if (strstr(dir, "lib") && !strstr(ld.data ? ld.data : "", dir)) {
-				kt_buf_printf(&ld, "%s%s", ld.len ? ":" : "", dir);
-			}
+			if (strstr(dir, "lib") && !kt_strlist_has(&ld_dirs, dir))
+				err = kt_strlist_add(&ld_dirs, dir);
 		}
 		free(dir);
 	}
+	/* exact entries, not substrings: /lib/x86_64-linux-gnu is not /usr/lib/x86_64-linux-gnu */
+	for (size_t i = 0; !err && i < ld_dirs.n; i++)
+		err = kt_buf_printf(&ld, "%s%s", i ? ":" : "", ld_dirs.v[i]);
 	if (!err)
 		err = kt_cpio_data(c, "ktstr/ld_library_path", 0644, ld.data ? ld.data : "", ld.len);
 	if (!err)
@@ -320,6 +369,7 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 	kt_buf_release(&ld);
 	kt_strlist_release(&seen);
 	kt_strlist_release(&real);
+	kt_strlist_release(&ld_dirs);
 	if (err) {
 		kt_cpio_abort(c);
 		return err;
@@ -374,7 +424,7 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 	ref = kt_asprintf("%s/ref-%016llx", dir, (unsigned long long)sk);
 	if (ref && kt_read_line(ref, refbuf, sizeof(refbuf)) == 0 && strlen(refbuf) == 16) {
 		final = kt_asprintf("%s/base-%s.cpio", dir, refbuf);
-		if (final && access(final, R_OK) == 0)
+		if (final && cache_hit(final))
 			goto done;
 		free(final);
 		final = NULL;
@@ -394,7 +444,7 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 		e = -ENOMEM;
 		goto out;
 	}
-	if (access(final, R_OK) == 0)
+	if (cache_hit(final))
 		goto remember;
 	e = busybox_applets(busybox, &applets);
 	if (!e)

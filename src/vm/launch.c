@@ -100,6 +100,7 @@ static int make_initrd(const char *rundir, const char *base, const char *request
 	}
 	err = kt_cpio_open(extra, &c);
 	if (!err) {
+		/* also the guest's marker that it is a ktstr VM (kt_guest_is_init) */
 		err = kt_cpio_data(c, "ktstr/request.json", 0644, request ? request : "{}",
 				   request ? strlen(request) : 2);
 		if (err)
@@ -135,18 +136,36 @@ static char *self_exe(void)
 	return strdup(buf);
 }
 
-/* Read at most the last `max` bytes of a file. */
+/*
+ * The last `max` bytes of a file (all of it when smaller), NUL-terminated;
+ * only those bytes are read, so a guest that floods its console costs a
+ * seek, not a copy of the whole log.
+ */
 static char *read_tail(const char *path, size_t max)
 {
-	char *text = NULL;
-	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	struct kt_buf b = { 0 };
+	char buf[65536];
+	ssize_t n;
 
-	if (kt_read_file(path, &text, &len))
+	if (fd < 0)
 		return NULL;
-	if (len > max) {
-		memmove(text, text + len - max, max + 1);
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > max &&
+	    lseek(fd, st.st_size - (off_t)max, SEEK_SET) < 0) {
+		close(fd);
+		return NULL;
 	}
-	return text;
+	while (b.len < max && (n = read(fd, buf, max - b.len < sizeof(buf) ? max - b.len
+									 : sizeof(buf))) > 0)
+		if (kt_buf_append(&b, buf, (size_t)n))
+			break;
+	close(fd);
+	if (kt_buf_append(&b, "", 1)) {
+		kt_buf_release(&b);
+		return NULL;
+	}
+	return b.data;
 }
 
 /* Read a non-blocking fd dry: to out_fd when it is one, else into *into. */
@@ -283,6 +302,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 			wait_ms = 50;	/* no pidfd: poll the child */
 		if (poll(p, 4, wait_ms) < 0 && errno != EINTR) {
 			e = -errno;
+			*err = kt_asprintf("waiting on the VM failed: %s", strerror(-e));
 			break;
 		}
 		drain(out, cfg->out_fd, NULL);
@@ -316,6 +336,8 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		waitpid(pid, &status, 0);
 		pid = -1;
 	}
+	if (e)
+		goto out;	/* QEMU is gone; the run directory goes below */
 	res->total_ns = kt_now_ns() - start;
 	drain(out, cfg->out_fd, NULL);
 	if (!t_result)

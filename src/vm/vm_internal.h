@@ -8,15 +8,7 @@
 #include <ktstr/vm.h>
 #include <stdio.h>
 
-/* A growable list of malloc'd strings. */
-struct kt_strlist {
-	char **v;
-	size_t n, cap;
-};
-int kt_strlist_add(struct kt_strlist *l, const char *s);
-int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool kt_strlist_has(const struct kt_strlist *l, const char *s);
-void kt_strlist_release(struct kt_strlist *l);
+#include "util/util.h"	/* struct kt_strlist */
 
 /* cpio "newc" writer. */
 struct kt_cpio;

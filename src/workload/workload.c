@@ -630,6 +630,24 @@ void kt_worker_reports_free(struct kt_worker_report *r, size_t n)
 	free(r);
 }
 
+int kt_workload_live_end(const struct kt_workload_handle *h, size_t i, int *code)
+{
+	siginfo_t si = { 0 };
+
+	if (!h || i >= h->n || !h->started || h->stop_requested || h->collected ||
+	    h->procs[i].reaped)
+		return 0;
+	if (waitid(P_PID, (id_t)h->procs[i].pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid == 0)
+		return 0;
+	if (si.si_code == CLD_EXITED) {
+		if (code)
+			*code = si.si_status;
+		return -1;
+	}
+	return si.si_status > 0 ? si.si_status : SIGKILL;
+}
+
 double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i)
 {
 	const struct kt_wl_slot *s;

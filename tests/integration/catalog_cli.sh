@@ -18,7 +18,7 @@ PY
 }
 
 names=$($K list --json | /usr/bin/python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))')
-check "ktstr list --json lists 15 scenarios" [ "$(echo $names | wc -w)" = 15 ]
+check "ktstr list --json lists 26 scenarios" [ "$(echo $names | wc -w)" = 26 ]
 for n in $names; do
 	$K run "$n" --topology 1n2l2c1t --duration 1.5 --json "$out/$n.json" > "$out/$n.txt" 2>&1; rc=$?
 	if [ $rc = 0 ]; then ok "scenario $n passes under EEVDF: $(head -1 "$out/$n.txt")"
@@ -34,7 +34,7 @@ check "a document with a bad verdict fails the schema" rejects "$out/bad.json"
 $K run no_such_scenario 2>"$out/err"; expect_rc "unknown scenario" 64 $?
 check "  ... named in one line" grep -q "unknown scenario 'no_such_scenario'" "$out/err"
 $K run steady --work-type Sleepy 2>/dev/null; expect_rc "unknown work type" 64 $?
-$K run steady --scheduler /nonexistent/scx 2>/dev/null; expect_rc "missing scheduler binary" 64 $?
+$K run steady --scheduler /nonexistent/scx 2>/dev/null; expect_rc "missing scheduler binary" 66 $?
 if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
 	$K run steady --host 2>"$out/err"; expect_rc "--host without cgroup v2" 69 $?
 	check "  ... says so: $(cat "$out/err")" grep -q "cgroup v2" "$out/err"
@@ -62,4 +62,16 @@ prove --exec cat "$out/t.tap" > "$out/prove.txt" 2>&1
 check "TAP is accepted by prove (1 test, 1 failed)" grep -q "Failed 1/1 subtests" "$out/prove.txt"
 check "JUnit validates against the JUnit schema" xmllint --noout --schema tests/data/junit.xsd "$out/j.xml"
 check "  ... with the failure in it" grep -q "<failure message=" "$out/j.xml"
+# CI sees what a terminal sees: the reason, the report and the timeline
+check "TAP's YAML block parses and carries the details, the timeline and the report" /usr/bin/python3 - "$out/t.tap" <<'PY'
+import sys, yaml
+tap = open(sys.argv[1]).read()
+block = tap.split("  ---\n", 1)[1].split("  ...\n", 1)[0]
+d = yaml.safe_load("\n".join(l[2:] for l in block.splitlines()))
+assert any("before attaching" in x for x in d["details"]), d
+assert any("scheduler" in x and "starting" in x for x in d["timeline"]), d
+assert d["output"].startswith("FAIL  fault_scheduler_fails_to_start"), d
+PY
+check "  ... and so does JUnit's failure body" grep -q "before attaching" "$out/j.xml"
+check "  ... timeline included" grep -q "timeline:" "$out/j.xml"
 tap_done

@@ -163,6 +163,58 @@ KTSTR_TEST(sigstop_gap_detected, .llcs = 1, .cores = 2, .duration_s = 4)
 	return kt_assert_expect_failure(kt_collect_all(&handles, &ctx->assert), needle);
 }
 
+/* A worker that dies mid-run is reported at once, by signal, not as a
+ * stuck worker seconds later. */
+KTSTR_TEST(worker_killed_named, .llcs = 1, .cores = 2, .duration_s = 3,
+	   .expect_detail = "was killed by signal 11 (SIGSEGV) while the scenario ran")
+{
+	KT_AUTO(kt_handle_list) handles = NULL;
+	KT_AUTO(kt_cgroup_group) guard = NULL;
+	struct kt_workload_config wl = kt_dfl_wl(ctx);
+
+	if (kt_setup_cgroups(ctx, 1, &wl, &handles, &guard))
+		return kt_ctx_fail(ctx, "setup_cgroups failed");
+	kt_ctx_sleep(ctx, 300);
+	kill(kt_workload_pid(kt_handle_list_get(handles, 0), 1), SIGSEGV);
+	kt_ctx_sleep(ctx, ctx->duration_ms);
+	return kt_collect_all(&handles, &ctx->assert);
+}
+
+/* A cgroup guard that leaves scope while its workers run (here an inner
+ * block): the cgroup goes and its workers with it; the verdict names the
+ * signal and the likely mistake. */
+KTSTR_TEST(guard_freed_early_named, .llcs = 1, .cores = 2, .duration_s = 3,
+	   .expect_detail = "its cgroup had been removed under it")
+{
+	KT_AUTO(kt_handle_list) handles = NULL;
+	struct kt_workload_config wl = kt_dfl_wl(ctx);
+
+	{
+		KT_AUTO(kt_cgroup_group) guard = NULL;
+
+		if (kt_setup_cgroups(ctx, 1, &wl, &handles, &guard))
+			return kt_ctx_fail(ctx, "setup_cgroups failed");
+	}	/* the guard is freed here: the mistake under test */
+	kt_ctx_sleep(ctx, ctx->duration_ms);
+	return kt_collect_all(&handles, &ctx->assert);
+}
+
+/* A test body that crashes is reported as a crash, with where it
+ * happened, not as the kernel panic that PID 1's death would be. */
+static int __attribute__((noinline)) crash_here(volatile int *p)
+{
+	return *p;
+}
+
+KTSTR_TEST(body_crash_reported, .llcs = 1, .cores = 2, .duration_s = 1,
+	   .expect_detail = "test body crashed: SIGSEGV in crash_here")
+{
+	volatile int *nowhere = NULL;
+
+	kt_timeline_add(ctx->timeline, "about to crash: %d", crash_here(nowhere));
+	return kt_ctx_fail(ctx, "the crash did not happen");
+}
+
 /* Equal CpuSpin workers, one per usable CPU: spread within 15 %. */
 KTSTR_TEST(equal_workers_even_spread, .llcs = 2, .cores = 2, .duration_s = 2,
 	   .assert = { .max_spread_pct = KT_SET(15) })

@@ -7,10 +7,13 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 K=${KTSTR:-./build/ktstr}
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+# run directories go to a private TMPDIR, so other runs on this machine
+# (their QEMUs, their run directories) do not count as ours left behind
+mkdir -p "$out/tmp"; export TMPDIR=$out/tmp
 
 leftovers() {
-	pgrep -f "qemu-system-x86_64.*ktstr-run-" >/dev/null && return 0
-	ls -d /tmp/ktstr-run-* >/dev/null 2>&1 && return 0
+	pgrep -f "qemu-system-x86_64.*$out/tmp/ktstr-run-" >/dev/null && return 0
+	ls -d "$out"/tmp/ktstr-run-* >/dev/null 2>&1 && return 0
 	return 1
 }
 
@@ -44,7 +47,9 @@ o=$($K vm --include "$out/hello.sh" -- hello.sh)
 check "--include puts a file on the guest's PATH" [ "$o" = "included-ok" ]
 
 # an interactive shell on the guest console: type a command, then exit
-(sleep 6; echo 'grep -c ^processor /proc/cpuinfo'; sleep 2; echo exit) |
+# (typed once the guest's shell is up: a boot on a loaded host can take long)
+(for i in $(seq 400); do grep -q "ktstr guest shell" "$out/shell.txt" 2>/dev/null && break; sleep 0.2; done
+ sleep 1; echo 'grep -c ^processor /proc/cpuinfo'; sleep 2; echo exit) |
 	timeout 90 $K shell --topology 1n2l2c1t > "$out/shell.txt" 2>&1
 expect_rc "ktstr shell powers off on exit" 0 "${PIPESTATUS[1]}"
 check "ktstr shell runs what is typed on its console (4 CPUs)" grep -qx 4 <(tr -d '\r' < "$out/shell.txt")

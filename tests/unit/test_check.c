@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,7 +76,9 @@ static void test_defaults(void **state)
 	assert_true(a.max_gap_ms.v == 2000);
 	assert_true(a.max_spread_pct.set);
 	assert_true(a.max_spread_pct.v == 15);
-	assert_false(a.max_imbalance_ratio.set);	/* off by default: scenarios pin unevenly on purpose */
+	/* placement: on by default (judged among the CPUs each worker may use) */
+	assert_true(a.work_conservation.set && a.work_conservation.v != 0);
+	assert_true(a.max_imbalance_ratio.set && a.max_imbalance_ratio.v == 4);
 	assert_true(a.max_local_dsq_depth.set && a.max_local_dsq_depth.v == 50);
 	assert_true(a.fail_on_stall.set && a.fail_on_stall.v != 0);
 	assert_true(a.sustained_samples.set && a.sustained_samples.v == 5);
@@ -205,7 +208,8 @@ static void test_spread_needs_cpu_time(void **state)
 	w[1].cpu_time_ns = 120000000;
 	r = kt_assert_cgroup(&a, w, 2, NULL);
 	assert_true(r->passed);
-	assert_true(r->stats.spread_pct > 15);
+	assert_true(r->stats.spread_unjudged_pct > 15);
+	assert_int_equal(r->stats.spread_judged, 0);
 	assert_int_equal(r->n_details, 1);
 	assert_non_null(strstr(r->details[0], "not judged"));
 	kt_assert_result_free(r);
@@ -296,7 +300,8 @@ static void test_spread_and_cv(void **state)
 
 	r = kt_assert_cgroup(&none, w, 3, NULL);
 	assert_true(r->passed);
-	assert_float_equal(r->stats.spread_pct, 100.0 / 3.0, 1e-9);
+	assert_float_equal(r->stats.spread_unjudged_pct, 100.0 / 3.0, 1e-9);
+	assert_int_equal(r->stats.spread_judged, 0);
 	kt_assert_result_free(r);
 }
 
@@ -506,11 +511,27 @@ static struct kt_assert_result *result_with(bool pass, const char *detail)
 
 	assert_non_null(r);
 	r->stats.cgroups = 1;
+	r->stats.cgroup_ids[0] = (uint64_t)(uintptr_t)detail;	/* one cgroup per detail */
 	if (pass)
 		kt_assert_result_note(r, "%s", detail);
 	else
 		kt_assert_result_fail(r, "%s", detail);
 	return r;
+}
+
+/* A root cause found late still leads the details. */
+static void test_fail_first(void **state)
+{
+	struct kt_assert_result *r = kt_assert_result_new();
+
+	kt_assert_result_fail(r, "cg_0: worker 0 (tid 9) stuck 2100 ms");
+	kt_assert_result_note(r, "spread not judged");
+	kt_assert_result_fail_first(r, "scheduler ejected: runnable task stall");
+	assert_false(r->passed);
+	assert_int_equal(r->n_details, 3);
+	assert_string_equal(r->details[0], "scheduler ejected: runnable task stall");
+	assert_string_equal(r->details[1], "cg_0: worker 0 (tid 9) stuck 2100 ms");
+	kt_assert_result_free(r);
 }
 
 static void test_result_merge_verdicts(void **state)
@@ -557,7 +578,8 @@ static void test_result_merge_verdicts(void **state)
 	assert_true(acc->skipped);
 	assert_true(acc->passed);
 	assert_string_equal(acc->skip_reason, "no workers");
-	assert_int_equal(acc->stats.cgroups, 2);
+	/* two results without workers carry no cgroup name to tell them apart */
+	assert_int_equal(acc->stats.cgroups, 1);
 	kt_assert_result_free(acc);
 	kt_assert_result_free(s);
 	kt_assert_result_free(s2);
@@ -568,13 +590,15 @@ static void test_result_merge_stats(void **state)
 	struct kt_assert_result *a = kt_assert_result_new(), *b = kt_assert_result_new();
 
 	a->stats = (struct kt_stats){
-		.workers = 2, .cgroups = 1, .cpus_used = 4, .spread_pct = 10, .throughput_cv = 0.3,
+		.workers = 2, .cgroups = 1, .cgroup_ids = { 11 }, .cpus_used = 4, .spread_pct = 10,
+		.spread_judged = 1, .spread_unjudged_pct = 50, .throughput_cv = 0.3,
 		.worst_gap_ms = 50, .worst_gap_worker = "cg_0/worker 1 (tid 11)", .worst_gap_cpu = 1,
 		.migrations = 5, .iterations = 100, .work_units = 1000, .p99_wake_latency_ns = 9000,
 		.wake_latency_cv = 0.1, .run_delay_ns = 7, .cpu_time_ns = 20, .wall_time_ns = 30,
 	};
 	b->stats = (struct kt_stats){
-		.workers = 3, .cgroups = 1, .cpus_used = 2, .spread_pct = 20, .throughput_cv = 0.2,
+		.workers = 3, .cgroups = 1, .cgroup_ids = { 22 }, .cpus_used = 2, .spread_pct = 20,
+		.spread_judged = 1, .throughput_cv = 0.2,
 		.worst_gap_ms = 80, .worst_gap_worker = "cg_1/worker 0 (tid 20)", .worst_gap_cpu = 3,
 		.migrations = 6, .iterations = 50, .work_units = 500, .p99_wake_latency_ns = 4000,
 		.wake_latency_cv = 0.4, .run_delay_ns = 3, .cpu_time_ns = 10, .wall_time_ns = 40,
@@ -584,6 +608,8 @@ static void test_result_merge_stats(void **state)
 	assert_int_equal(a->stats.cgroups, 2);
 	assert_int_equal(a->stats.cpus_used, 4);
 	assert_float_equal(a->stats.spread_pct, 20, 0);
+	assert_int_equal(a->stats.spread_judged, 2);
+	assert_float_equal(a->stats.spread_unjudged_pct, 50, 0);
 	assert_float_equal(a->stats.throughput_cv, 0.3, 0);
 	assert_float_equal(a->stats.worst_gap_ms, 80, 0);
 	assert_string_equal(a->stats.worst_gap_worker, "cg_1/worker 0 (tid 20)");
@@ -597,6 +623,11 @@ static void test_result_merge_stats(void **state)
 	assert_int_equal(a->stats.cpu_time_ns, 30);
 	assert_int_equal(a->stats.wall_time_ns, 40);
 	assert_true(a->passed);
+	/* a second spawn of a cgroup already counted adds workers, not a cgroup */
+	b->stats.cgroup_ids[0] = 11;
+	assert_int_equal(kt_assert_result_merge(a, b), 0);
+	assert_int_equal(a->stats.cgroups, 2);
+	assert_int_equal(a->stats.workers, 8);
 	kt_assert_result_free(a);
 	kt_assert_result_free(b);
 }
@@ -606,8 +637,8 @@ static void test_summary(void **state)
 	struct kt_assert_result *r = kt_assert_result_new();
 
 	r->stats = (struct kt_stats){
-		.workers = 8, .cgroups = 1, .cpus_used = 4, .spread_pct = 3.14, .worst_gap_ms = 12.4,
-		.migrations = 40, .p99_wake_latency_ns = 180000,
+		.workers = 8, .cgroups = 1, .cpus_used = 4, .spread_pct = 3.14, .spread_judged = 1,
+		.worst_gap_ms = 12.4, .migrations = 40, .p99_wake_latency_ns = 180000,
 	};
 	char *s = kt_assert_result_summary(r);
 
@@ -627,6 +658,14 @@ static void test_summary(void **state)
 	assert_string_equal(s, "cgroups 3, workers 8, cpus 4, spread 3.1 %, worst gap 12 ms, "
 			       "migrations 40, p99 wake 2.4 ms");
 	free(s);
+
+	/* a spread nobody judged is shown as such */
+	r->stats.spread_judged = 0;
+	r->stats.spread_unjudged_pct = 134.3;
+	s = kt_assert_result_summary(r);
+	assert_string_equal(s, "cgroups 3, workers 8, cpus 4, spread 134.3 % (not judged), worst gap "
+			       "12 ms, migrations 40, p99 wake 2.4 ms");
+	free(s);
 	kt_assert_result_free(r);
 }
 
@@ -643,7 +682,7 @@ static void test_assert_json_round_trip(void **state)
 
 	assert_non_null(j);
 	/* only set fields, booleans as booleans, integral values as integers */
-	assert_int_equal(json_object_size(j), 9);	/* 7 defaults + 2 new */
+	assert_int_equal(json_object_size(j), 11);	/* 9 defaults + 2 new */
 	assert_true(json_is_false(json_object_get(j, "isolation")));
 	assert_true(json_is_true(json_object_get(j, "not_starved")));
 	assert_true(json_is_integer(json_object_get(j, "max_gap_ms")));
@@ -724,6 +763,159 @@ static void test_result_json(void **state)
 	kt_assert_result_free(r);
 }
 
+
+/* ---- placement (kt_wc) ----------------------------------------------- */
+
+/* Feed `windows` 100 ms windows: task i waits wait_ms[i] per window, is on
+ * cpu[i] (runnable), CPU c idles idle_ms[c] per window. */
+static void wc_run(struct kt_wc *w, unsigned windows, size_t n, const double *wait_ms,
+		   const int *cpu, const struct kt_cpuset *const *allowed, unsigned ncpu,
+		   const double *idle_ms, double *t)
+{
+	static char labels[8][32];
+	struct kt_wc_task tasks[8];
+	uint64_t delay[8] = { 0 }, idle[8] = { 0 };
+
+	for (unsigned k = 0; k <= windows; k++, *t += 100) {
+		for (size_t i = 0; i < n; i++) {
+			snprintf(labels[i], sizeof(labels[i]), "cg_0/worker %zu (tid %zu)", i, 100 + i);
+			tasks[i] = (struct kt_wc_task){ .tid = (pid_t)(100 + i), .label = labels[i],
+							.run_delay_ns = delay[i], .cpu = cpu[i],
+							.runnable = true, .allowed = allowed[i] };
+			delay[i] += (uint64_t)(wait_ms[i] * 1e6);
+		}
+		assert_int_equal(kt_wc_feed(w, *t, tasks, n, idle, ncpu), 0);
+		for (unsigned c = 0; c < ncpu; c++)
+			idle[c] += (uint64_t)(idle_ms[c] * 1e6);
+	}
+}
+
+static struct kt_cpuset *cpus_of(const char *list)
+{
+	struct kt_cpuset *s = NULL;
+
+	assert_int_equal(kt_cpuset_parse(list, &s, NULL), 0);
+	return s;
+}
+
+/* Two workers stacked on CPU 0 while CPU 1, which both may use, idles. */
+static void test_wc_stacked_beside_idle_cpu(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) both = cpus_of("0-1");
+	const struct kt_cpuset *allowed[] = { both, both };
+	const double wait[] = { 50, 50 }, idle[] = { 0, 100 };
+	const int cpu[] = { 0, 0 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 1000;
+
+	/* ten windows: one 1 s stretch, not the two a finding needs */
+	wc_run(w, 10, 2, wait, cpu, allowed, 2, idle, &t);
+	assert_false(kt_wc_violated(w));
+	kt_wc_free(w);
+	w = kt_wc_new(&a);
+	t = 1000;
+	wc_run(w, 11, 2, wait, cpu, allowed, 2, idle, &t);
+	assert_true(kt_wc_violated(w));
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_false(res->passed);
+	assert_int_equal(res->n_details, 1);	/* work conservation; imbalance: 2 tasks on 2 CPUs */
+	/* judged over 1 s stretches: two of them, +1.0-2.0 and +1.1-2.1 s */
+	assert_non_null(strstr(res->details[0], "work conservation: for 1100 ms (+1 s to +2.1 s)"));
+	assert_non_null(strstr(res->details[0], "while CPU 1, which they may use, sat idle"));
+	assert_non_null(strstr(res->details[0], "cg_0/worker 0 (tid 100) waited 50 % of 1000 ms while "
+					       "its idle CPUs were idle 100 % of it"));
+	assert_non_null(strstr(res->details[0], "up to 2 workers waited at once; CPUs busy: 0"));
+	/* reported once */
+	kt_assert_result_free(kt_take_ptr(res));
+	res = kt_assert_result_new();
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* A healthy start: a worker waits 300 ms beside an idle CPU, then the
+ * scheduler moves it.  Not a finding. */
+static void test_wc_transient_wait_passes(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) both = cpus_of("0-1");
+	const struct kt_cpuset *allowed[] = { both, both };
+	const double wait_start[] = { 0, 100 }, wait_later[] = { 0, 0 };
+	const double idle_start[] = { 0, 100 }, idle_later[] = { 0, 0 };
+	const int stacked[] = { 0, 0 }, apart[] = { 0, 1 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 0;
+
+	wc_run(w, 3, 2, wait_start, stacked, allowed, 2, idle_start, &t);
+	wc_run(w, 20, 2, wait_later, apart, allowed, 2, idle_later, &t);
+	assert_false(kt_wc_violated(w));
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* Waiting on a CPU the worker is pinned to, beside an idle CPU it may not
+ * use, is the test's design, not the scheduler's fault; and workers that
+ * each have a CPU never wait. */
+static void test_wc_pinned_and_healthy_pass(void **state)
+{
+	const struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) zero = cpus_of("0");
+	KT_AUTO(kt_cpuset) all = cpus_of("0-2");
+	const struct kt_cpuset *pinned[] = { zero, zero, zero };
+	const struct kt_cpuset *free3[] = { all, all, all };
+	const double wait_pinned[] = { 66, 66, 66 }, wait_none[] = { 0, 1, 0 };
+	const double idle_pinned[] = { 0, 100, 100 }, idle_none[] = { 0, 0, 0 };
+	const int on0[] = { 0, 0, 0 }, spread[] = { 0, 1, 2 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w = kt_wc_new(&a);
+	double t = 0;
+
+	wc_run(w, 10, 3, wait_pinned, on0, pinned, 3, idle_pinned, &t);
+	wc_run(w, 10, 3, wait_none, spread, free3, 3, idle_none, &t);
+	assert_false(kt_wc_violated(w));
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
+/* Four runnable workers that may use CPUs 0-2, all queued on CPU 0:
+ * ratio 4 / 0.5 = 8 among those CPUs; off when the limit is off. */
+static void test_wc_imbalance_among_allowed_cpus(void **state)
+{
+	struct kt_assert a = kt_assert_default_checks();
+	KT_AUTO(kt_cpuset) all = cpus_of("0-2");
+	const struct kt_cpuset *allowed[] = { all, all, all, all };
+	const double wait[] = { 0, 0, 0, 0 }, idle[] = { 0, 0, 0 };
+	const int cpu[] = { 0, 0, 0, 0 };
+	KT_AUTO(kt_assert_result) res = kt_assert_result_new();
+	struct kt_wc *w;
+	double t = 0;
+
+	a.work_conservation = KT_SET(0);
+	w = kt_wc_new(&a);
+	wc_run(w, 6, 4, wait, cpu, allowed, 3, idle, &t);
+	assert_true(kt_wc_max_imbalance(w) == 8.0);
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_false(res->passed);
+	assert_non_null(strstr(res->details[0], "run-queue imbalance 8 (limit 4) among the CPUs the "
+					       "workers may use"));
+	assert_non_null(strstr(res->details[0], "worst: CPU 0: 4, CPU 1: 0, CPU 2: 0"));
+	kt_wc_free(w);
+
+	a.max_imbalance_ratio = KT_SET(0);
+	w = kt_wc_new(&a);
+	kt_assert_result_free(kt_take_ptr(res));
+	res = kt_assert_result_new();
+	wc_run(w, 6, 4, wait, cpu, allowed, 3, idle, &t);
+	assert_int_equal(kt_wc_check(w, res), 0);
+	assert_true(res->passed);
+	kt_wc_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +939,11 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_assert_json_round_trip),
 		cmocka_unit_test(test_result_json),
+		cmocka_unit_test(test_fail_first),
+		cmocka_unit_test(test_wc_stacked_beside_idle_cpu),
+		cmocka_unit_test(test_wc_pinned_and_healthy_pass),
+		cmocka_unit_test(test_wc_transient_wait_passes),
+		cmocka_unit_test(test_wc_imbalance_among_allowed_cpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

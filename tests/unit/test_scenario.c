@@ -252,12 +252,15 @@ static void test_partition_misaligned_moves_cut(void **state)
 static void test_catalog(void **state)
 {
 	static const char *const cats[] = { "basic", "cpuset", "dynamic", "stress", "affinity",
-					    "nested" };
+					    "nested", "placement", "fairness" };
 	static const char *const want[] = {
 		"steady", "spread_out", "steady_llc", "oversubscribed", "cpuset_apply", "cpuset_clear",
 		"cpuset_resize", "cgroup_add", "cgroup_remove", "affinity_change",
 		"affinity_pinned", "host_contention", "mixed_workloads", "nested_steady",
-		"nested_task_move",
+		"nested_task_move", "steady_unpinned", "steady_llc_unpinned",
+		"oversubscribed_unpinned", "cpuset_apply_unpinned", "cgroup_add_unpinned",
+		"cgroup_remove_unpinned", "nested_steady_unpinned", "cpuset_grow_unpinned", "llc_local", "cgroup_weight",
+		"nice_weight",
 	};
 	bool seen_cat[KT_ARRAY_SIZE(cats)] = { 0 };
 	size_t n;

@@ -148,6 +148,37 @@ static void test_tail_and_exit_report(void **state)
 	assert_null(kt_sched_exit_report("fixture: attached\nall good\n", 3));
 }
 
+/* The standard UEI report of tools/sched_ext schedulers: the EXIT line is
+ * the report, whatever the dump before it says; the dump leaves the
+ * output tail (the kernel's copy is shown on its own). */
+static void test_uei_report(void **state)
+{
+	static const char out[] =
+		"qmap: starting\n"
+		"\nDEBUG DUMP\n"
+		"================================================================================\n\n"
+		"kworker/u8:1[55] triggered exit kind 1026:\n"
+		"  runnable task stall (sh[133] failed to run for 5.1s)\n\n"
+		"Backtrace:\n  __scx_exit+0x4f/0x70\n"
+		"  SCX_EV_ENQ_SKIP_EXITING: 0\n"
+		"\n================================================================================\n\n"
+		"EXIT: runnable task stall (sh[133] failed to run for 5.1s)\n";
+	size_t n = 0;
+	char *t = kt_sched_exit_report(out, 3);
+
+	assert_string_equal(t, "runnable task stall (sh[133] failed to run for 5.1s)");
+	free(t);
+	t = kt_sched_strip_uei_dump(out, strlen(out), &n);
+	assert_non_null(t);
+	assert_int_equal(n, strlen(t));
+	assert_null(strstr(t, "__scx_exit"));
+	assert_string_equal(t, "qmap: starting\n\n[sched_ext debug dump, 12 lines: shown under "
+			       "\"sched_ext dump\"]\nEXIT: runnable task stall (sh[133] failed to run "
+			       "for 5.1s)\n");
+	free(t);
+	assert_null(kt_sched_strip_uei_dump("no dump here\n", 13, NULL));
+}
+
 static void test_why(void **state)
 {
 	struct kt_sched_klog k = { 0 };
@@ -232,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_klog_other_lines),
 		cmocka_unit_test(test_trace_dump),
 		cmocka_unit_test(test_tail_and_exit_report),
+		cmocka_unit_test(test_uei_report),
 		cmocka_unit_test(test_why),
 		cmocka_unit_test(test_diag_format),
 	};

@@ -181,7 +181,9 @@ static void test_sigstop_is_a_gap(void **state)
 	assert_true(kt_cpuset_test(r[0].cpus_used, (unsigned)r[0].max_gap_cpu));
 	assert_true(r[0].off_cpu_ns >= 1400000000ull);
 	assert_int_equal(r[1].end, KT_END_COMPLETED);
-	assert_true(r[1].max_gap_ms < 300);
+	/* the running one's gap is the host's scheduling latency, whatever the
+	 * load: far under the stopped one's */
+	assert_true(r[1].max_gap_ms * 3 < r[0].max_gap_ms);
 	kt_worker_reports_free(r, n);
 	kt_workload_handle_free(kt_take_ptr(h));
 	assert_no_children();

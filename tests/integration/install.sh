@@ -1,0 +1,27 @@
+#!/bin/bash
+# The README's recipe at a non-default PREFIX: `make install PREFIX=...`,
+# a suite linked dynamically with pkg-config, run on the host (it must find
+# libktstr.so.0 without LD_LIBRARY_PATH) and in a VM (the guest's library
+# closure follows the binary's RUNPATH).  Also the static recipe.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+T=$(mktemp -d /tmp/ktstr-install-XXXXXX); trap 'rm -rf "$T"' EXIT
+P=$T/opt/kt
+make -s install PREFIX="$P" > "$T/install.log" 2>&1
+expect_rc "make install PREFIX=$P" 0 $?
+export PKG_CONFIG_PATH=$P/lib/pkgconfig
+cc -o "$T/dyn_tests" examples/my_tests.c $(pkg-config --cflags --libs ktstr) 2> "$T/cc.err"
+expect_rc "dynamic link with pkg-config" 0 $?
+check "  ... the binary carries its library directory (RUNPATH)" \
+	grep -q "$P/lib" <(readelf -d "$T/dyn_tests" 2>/dev/null | grep -E 'RUNPATH|RPATH')
+"$T/dyn_tests" --list > "$T/list" 2> "$T/err"
+expect_rc "  ... runs on the host without LD_LIBRARY_PATH" 0 $?
+sed 's/^/# /' "$T/err" | head -3
+cc -static-pie -o "$T/static_tests" examples/my_tests.c $(pkg-config --static --cflags --libs ktstr) 2> "$T/cc.err"
+expect_rc "static link with pkg-config --static" 0 $?
+# one VM: /init is the dynamic binary, so libktstr.so.0 must be in the guest
+"$T/dyn_tests" steady_tight_gaps --duration 1 > "$T/run" 2>&1; rc=$?
+expect_rc "  ... and its test passes in a VM (the guest finds libktstr.so.0)" 0 $rc
+[ $rc = 0 ] || sed 's/^/# /' "$T/run" | tail -15
+tap_done
