@@ -174,7 +174,7 @@ install: all
 	install -m 755 $(O)/libktstr.so $(DESTDIR)$(PREFIX)/lib/libktstr.so.0
 	ln -sf libktstr.so.0 $(DESTDIR)$(PREFIX)/lib/libktstr.so
 	install -m 644 include/ktstr/*.h $(DESTDIR)$(PREFIX)/include/ktstr/
-	install -m 755 scripts/kernel-fetch $(DESTDIR)$(PREFIX)/libexec/ktstr/
+	install -m 755 scripts/kernel-fetch scripts/qemu-fetch $(DESTDIR)$(PREFIX)/libexec/ktstr/
 	$(if $(FIXTURE),install -m 755 $(O)/scx_fixture $(DESTDIR)$(PREFIX)/libexec/ktstr/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' ktstr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ktstr.pc
 

@@ -143,8 +143,9 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 
 /*
  * In a booted guest: the spec the host put on the kernel command line
- * (root/proc/cmdline, "ktstr.topo=SPEC") against sysfs and the scheduling
- * domains.  0 when they match or nothing was declared; -EXDEV with *why
+ * (root/proc/cmdline, "ktstr.topo=SPEC"; the last one wins) against sysfs
+ * and the scheduling domains (not with isolcpus= or nohz_full=, which
+ * reshape them on purpose).  0 when they match or nothing was declared; -EXDEV with *why
  * (the first difference and the guest's CPU vendor); -ENOMEM.
  */
 int kt_topo_verify_boot(const char *root, char **why);

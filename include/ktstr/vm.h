@@ -73,6 +73,7 @@ struct kt_vm_machine {
 	bool dies_per_llc;		/* one die per LLC (else one socket per LLC) */
 	unsigned sockets, dies, cores, threads;	/* -smp fields */
 	unsigned last_apic_id;
+	bool x2apic;			/* APIC IDs above 254: interrupt remapping too */
 };
 /*
  * Choose the machine for spec t on QEMU q: the -cpu model (`cpu_model`

@@ -24,7 +24,10 @@
  *    the same (the kernel's package level spans the NUMA node), only the
  *    package ids differ.
  *  - APIC IDs above 254 need x2APIC: KVM's kernel irqchip, or QEMU >= 9.0
- *    under TCG (7.2 refuses to start).
+ *    under TCG (7.2 refuses to start).  The guest kernel enables x2APIC
+ *    only with interrupt remapping; without it, it boots but aborts the
+ *    bring-up of every CPU whose APIC ID is above 255 ("invalid APIC ID"),
+ *    so such machines get an emulated Intel IOMMU with interrupt remapping.
  *
  * The plan is a pure function of (spec, accelerator, version, vendor) so
  * it is unit-tested without QEMU.  Every boot still verifies the result in
@@ -34,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -118,10 +122,13 @@ static int run_version(const char *path, char **out)
 	return e;
 }
 
+/* One probe per binary per process; test runners call this from threads. */
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kt_qemu_info memo;
+static char memo_key[4200];
+
 int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 {
-	static struct kt_qemu_info memo;
-	static char memo_key[4200];
 	KT_AUTOFREE char *path = which(kt_qemu_binary()), *cache = NULL, *file = NULL;
 	KT_AUTOFREE char *seen = NULL, *text = NULL;
 	char key[4200];
@@ -138,10 +145,13 @@ int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 	snprintf(key, sizeof(key), "%s %lld %lld", path, (long long)st.st_mtime,
 		 (long long)st.st_size);
 	snprintf(out->path, sizeof(out->path), "%s", path);
+	pthread_mutex_lock(&memo_lock);
 	if (memo.major && !strcmp(key, memo_key)) {
 		*out = memo;
+		pthread_mutex_unlock(&memo_lock);
 		return 0;
 	}
+	pthread_mutex_unlock(&memo_lock);
 	cache = kt_cache_dir();
 	file = cache ? kt_asprintf("%s/qemu-probe", cache) : NULL;
 	/* the cache: one line per binary, "path mtime size major.minor.micro" */
@@ -178,8 +188,10 @@ int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 			kt_buf_release(&b);
 		}
 	}
+	pthread_mutex_lock(&memo_lock);
 	memo = *out;
 	snprintf(memo_key, sizeof(memo_key), "%s", key);
+	pthread_mutex_unlock(&memo_lock);
 	return 0;
 }
 
@@ -287,7 +299,8 @@ int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
 	m->cores = t->cores;
 	m->threads = t->threads;
 	m->last_apic_id = last_apic_id(m->sockets, m->dies, m->cores, m->threads);
-	if (m->last_apic_id >= 255 && accel != KT_ACCEL_KVM && !new_qemu) {
+	m->x2apic = m->last_apic_id >= 255;
+	if (m->x2apic && accel != KT_ACCEL_KVM && !new_qemu) {
 		char spec[32];
 
 		kt_topo_spec_format(t, spec, sizeof(spec));

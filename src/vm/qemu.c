@@ -112,17 +112,18 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 		mem += t->numa_nodes - mem % t->numa_nodes;
 	ADD("%s", kt_qemu_binary());
 	kt_topo_spec_format(t, spec, sizeof(spec));
+	if ((err = kt_vm_machine_for(t, cfg->accel, &q, &m, &why))) {
+		free(why);
+		goto fail;
+	}
 	ADD("-M");
-	ADD("q35");
+	/* KVM's interrupt remapping needs the IOAPIC in userspace */
+	ADD("%s", m.x2apic && cfg->accel == KT_ACCEL_KVM ? "q35,kernel-irqchip=split" : "q35");
 	ADD("-nodefaults");
 	ADD("-no-user-config");
 	ADD("-no-reboot");
 	ADD("-display");
 	ADD("none");
-	if ((err = kt_vm_machine_for(t, cfg->accel, &q, &m, &why))) {
-		free(why);
-		goto fail;
-	}
 	ADD("-accel");
 	/* single-threaded TCG: MTTCG corrupts kernel text patching (static keys) */
 	ADD("%s", cfg->accel == KT_ACCEL_KVM ? "kvm" : "tcg,thread=single");
@@ -131,6 +132,12 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 	ADD("-smp");
 	ADD("%u,sockets=%u,dies=%u,cores=%u,threads=%u", cpus, m.sockets, m.dies, m.cores,
 	    m.threads);
+	if (m.x2apic) {
+		/* x2APIC, which CPUs with APIC IDs above 255 need, comes only with
+		 * interrupt remapping in the guest */
+		ADD("-device");
+		ADD("intel-iommu,intremap=on,eim=on");
+	}
 	ADD("-m");
 	ADD("%u", mem);
 	if (t->numa_nodes > 1) {

@@ -113,6 +113,7 @@ static void test_apic_ids_and_x2apic(void **state)
 	plan("1n15l8c2t", KT_ACCEL_TCG, &qemu7, KT_VENDOR_OTHER, NULL, &m);	/* 240 CPUs */
 	/* die 14 of 15 (4 bits) above 8 cores (3 bits) x 2 threads: 14<<4|7<<1|1 */
 	assert_int_equal(m.last_apic_id, 239);
+	assert_false(m.x2apic);
 	/* 252 CPUs: 14 sockets of 9 cores x 2 -> APIC IDs to 13<<5|8<<1|1 = 433 */
 	assert_int_equal(kt_topo_spec_parse("max-cpu", &t, NULL), 0);
 	assert_int_equal(kt_vm_machine_plan(&t, KT_ACCEL_TCG, &qemu7, KT_VENDOR_OTHER,
@@ -127,6 +128,7 @@ static void test_apic_ids_and_x2apic(void **state)
 	assert_int_equal(kt_vm_machine_plan(&t, KT_ACCEL_TCG, &qemu10, KT_VENDOR_OTHER, NULL, &m,
 					    &why), 0);
 	assert_int_equal(m.last_apic_id, 433);
+	assert_true(m.x2apic);	/* so the guest gets interrupt remapping */
 	assert_int_equal(kt_vm_machine_plan(&t, KT_ACCEL_KVM, &qemu7, KT_VENDOR_AMD, NULL, &m,
 					    &why), 0);
 }
