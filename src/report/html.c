@@ -17,19 +17,6 @@
 #define SVG_W 1000
 #define LEFT 150	/* room for lane labels */
 
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 static const char *str(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -107,13 +94,13 @@ static void matrix(FILE *f, json_t *docs)
 	fprintf(f, "<table class=\"matrix\"><tr><th>test / profile%s</th>", kernels ? " @ kernel" : "");
 	for (size_t c = 0; c < cols.n; c++) {
 		fputs("<th class=\"col\"><div>", f);
-		esc(f, cols.v[c]);
+		kt_fputs_xml(f, cols.v[c]);
 		fputs("</div></th>", f);
 	}
 	fputs("</tr>\n", f);
 	for (size_t r = 0; r < rows.n; r++) {
 		fputs("<tr><th class=\"row\">", f);
-		esc(f, rows.v[r]);
+		kt_fputs_xml(f, rows.v[r]);
 		fputs("</th>", f);
 		for (size_t c = 0; c < cols.n; c++) {
 			size_t runs = 0, passed = 0;
@@ -175,7 +162,7 @@ static const char *event_class(const char *e)
 static void lane_label(FILE *f, double y, const char *text)
 {
 	fprintf(f, "<text class=\"lane\" x=\"%d\" y=\"%.1f\">", LEFT - 6, y);
-	esc(f, text);
+	kt_fputs_xml(f, text);
 	fputs("</text>\n", f);
 }
 
@@ -308,7 +295,7 @@ static void timeline(FILE *f, json_t *doc)
 			   "<title>%.0f ms: ", event_class(text), x, y, x, y + 26, x, y + 8, x + 5,
 			y + 24 - 8.0 * (double)(i % 2), i + 1,
 			json_number_value(json_object_get(e, "at_ms")));
-		esc(f, text);
+		kt_fputs_xml(f, text);
 		fputs("</title></g>\n", f);
 	}
 	if (died >= 0) {
@@ -325,7 +312,7 @@ static void timeline(FILE *f, json_t *doc)
 			json_number_value(json_object_get(stats, "worst_gap_ms")));
 		if (str(stats, "worst_gap_worker")) {
 			fputs(": ", f);
-			esc(f, str(stats, "worst_gap_worker"));
+			kt_fputs_xml(f, str(stats, "worst_gap_worker"));
 		}
 		if (json_is_integer(json_object_get(stats, "worst_gap_cpu")))
 			fprintf(f, " on CPU %lld",
@@ -346,7 +333,7 @@ static void timeline(FILE *f, json_t *doc)
 			fprintf(f, "<li class=\"%s\"><span class=\"ms\">%.0f ms</span> ",
 				event_class(str(e, "event") ? str(e, "event") : ""),
 				json_number_value(json_object_get(e, "at_ms")));
-			esc(f, str(e, "event"));
+			kt_fputs_xml(f, str(e, "event"));
 			fputs("</li>", f);
 		}
 		fputs("</ol>\n", f);
@@ -364,27 +351,27 @@ static void section(FILE *f, json_t *doc)
 	fputs("<section class=\"variant\" id=\"", f);
 	anchor(f, doc);
 	fprintf(f, "\"><h3><span class=\"badge %s\">%s</span> ", v, v);
-	esc(f, str(doc, "name"));
+	kt_fputs_xml(f, str(doc, "name"));
 	fputs(" <small>", f);
-	esc(f, str(doc, "topology"));
+	kt_fputs_xml(f, str(doc, "topology"));
 	fputs(" · ", f);
-	esc(f, str(doc, "scheduler"));
+	kt_fputs_xml(f, str(doc, "scheduler"));
 	if (str(doc, "kernel")) {
 		fputs(" · ", f);
-		esc(f, str(doc, "kernel"));
+		kt_fputs_xml(f, str(doc, "kernel"));
 	}
 	fprintf(f, " · %.1f s</small></h3>\n",
 		json_number_value(json_object_get(json_object_get(doc, "timings"), "wall_s")));
 	if (str(doc, "reason") && strcmp(v, "pass")) {
 		fputs("<p class=\"reason\">", f);
-		esc(f, str(doc, "reason"));
+		kt_fputs_xml(f, str(doc, "reason"));
 		fputs("</p>\n", f);
 	}
 	if (json_array_size(details) > 1) {
 		fputs("<ul class=\"details\">", f);
 		for (size_t i = 0; i < json_array_size(details); i++) {
 			fputs("<li>", f);
-			esc(f, json_string_value(json_array_get(details, i)));
+			kt_fputs_xml(f, json_string_value(json_array_get(details, i)));
 			fputs("</li>", f);
 		}
 		fputs("</ul>\n", f);
@@ -403,7 +390,7 @@ static void section(FILE *f, json_t *doc)
 		json_object_foreach(diag, k, val) {
 			if (json_is_string(val) && *json_string_value(val)) {
 				fprintf(f, "== %s\n", k);
-				esc(f, json_string_value(val));
+				kt_fputs_xml(f, json_string_value(val));
 				fputc('\n', f);
 			}
 		}
@@ -411,7 +398,7 @@ static void section(FILE *f, json_t *doc)
 	}
 	if (str(doc, "console_tail") && strcmp(v, "pass")) {
 		fputs("<details><summary>console tail</summary><pre>", f);
-		esc(f, str(doc, "console_tail"));
+		kt_fputs_xml(f, str(doc, "console_tail"));
 		fputs("</pre></details>\n", f);
 	}
 	fputs("</section>\n", f);
@@ -472,9 +459,9 @@ void kt_report_write(FILE *f, json_t *docs, const char *title)
 		counts[!strcmp(v, "pass") ? 0 : !strcmp(v, "fail") ? 1 : !strcmp(v, "skip") ? 3 : 2]++;
 	}
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
-	esc(f, title);
+	kt_fputs_xml(f, title);
 	fprintf(f, "</title><style>%s</style></head><body>\n<h1>", css);
-	esc(f, title);
+	kt_fputs_xml(f, title);
 	fprintf(f, "</h1>\n<p class=\"counts\"><span>%zu results</span><span>%zu passed</span>"
 		   "<span>%zu failed</span><span>%zu errors</span><span>%zu skipped</span></p>\n",
 		n, counts[0], counts[1], counts[2], counts[3]);

@@ -45,26 +45,6 @@ static size_t count_flags(const struct kt_scheduler *s)
 	return n;
 }
 
-/* The scheduler binary on the host: $KTSTR_SCHEDULER, a path, or next to us. */
-static char *sched_binary(const struct kt_scheduler *s)
-{
-	const char *env = getenv("KTSTR_SCHEDULER");
-	KT_AUTOFREE char *dir = NULL;
-	char *p;
-
-	if (env && *env)
-		return access(env, X_OK) == 0 ? strdup(env) : NULL;
-	if (!s->binary)
-		return NULL;
-	if (strchr(s->binary, '/'))
-		return access(s->binary, X_OK) == 0 ? strdup(s->binary) : NULL;
-	dir = kt_self_dir();
-	p = dir ? kt_asprintf("%s/%s", dir, s->binary) : NULL;
-	if (p && access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
-}
 
 static const char *base_name(const char *p)
 {
@@ -114,7 +94,7 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 	if (!j->name || !j->request)
 		return -ENOMEM;
 	if (s) {
-		KT_AUTOFREE char *path = sched_binary(s);
+		KT_AUTOFREE char *path = kt_runner_sched_binary(s);
 
 		if (!path && !skip_missing) {
 			fprintf(stderr, "ktstr: test %s: scheduler binary '%s' not found (next to the "

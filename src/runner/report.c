@@ -295,21 +295,6 @@ void kt_runner_tap(FILE *f, const struct kt_job *jobs, const struct kt_outcome *
 	}
 }
 
-static void xml_text(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				fputc(*s, f);
-		}
-	}
-}
-
 int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt_outcome *outs,
 		    size_t n, const char *suite)
 {
@@ -330,7 +315,7 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites>\n  <testsuite name=\"");
-	xml_text(f, suite);
+	kt_fputs_xml(f, suite);
 	fprintf(f, "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" "
 		   "timestamp=\"%s\" hostname=\"localhost\" id=\"0\" package=\"ktstr\">\n",
 		n, failures, errors, skipped, total, stamp);
@@ -339,9 +324,9 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 		const struct kt_outcome *o = &outs[i];
 
 		fprintf(f, "    <testcase name=\"");
-		xml_text(f, jobs[i].name);
+		kt_fputs_xml(f, jobs[i].name);
 		fprintf(f, "\" classname=\"");
-		xml_text(f, suite);
+		kt_fputs_xml(f, suite);
 		fprintf(f, "\" time=\"%.3f\"", o->wall_s);
 		if (o->verdict == KT_PASS) {
 			fprintf(f, "/>\n");
@@ -350,7 +335,7 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 		fprintf(f, ">\n");
 		if (o->verdict == KT_SKIP) {
 			fprintf(f, "      <skipped message=\"");
-			xml_text(f, o->reason ? o->reason : "");
+			kt_fputs_xml(f, o->reason ? o->reason : "");
 			fprintf(f, "\"/>\n");
 		} else {
 			/* the body is the report as the terminal shows it: details,
@@ -358,9 +343,9 @@ int kt_runner_junit(const char *path, const struct kt_job *jobs, const struct kt
 			KT_AUTOFREE char *text = report_text(&jobs[i], o);
 
 			fprintf(f, "      <%s message=\"", o->verdict == KT_FAIL ? "failure" : "error");
-			xml_text(f, o->reason ? o->reason : "");
+			kt_fputs_xml(f, o->reason ? o->reason : "");
 			fprintf(f, "\" type=\"%s\">", kt_verdict_name(o->verdict));
-			xml_text(f, text ? text : o->summary ? o->summary : "");
+			kt_fputs_xml(f, text ? text : o->summary ? o->summary : "");
 			fprintf(f, "</%s>\n", o->verdict == KT_FAIL ? "failure" : "error");
 		}
 		fprintf(f, "    </testcase>\n");

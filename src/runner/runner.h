@@ -31,6 +31,9 @@ const struct kt_test_def *kt_runner_find_test(const char *name);
 /* Run a request in this process as the guest would (used in the guest and,
  * forked, for --host runs).  Fills `result`. */
 int kt_runner_execute(json_t *request, json_t *result);
+/* The scheduler binary on the host: $KTSTR_SCHEDULER, the declared path,
+ * or the declared name next to this program; NULL when not executable. */
+char *kt_runner_sched_binary(const struct kt_scheduler *s);
 
 /* ---- host side ---------------------------------------------------------- */
 

@@ -164,26 +164,6 @@ static const char *sched_override(void)
 	return env && *env ? env : NULL;
 }
 
-/* The scheduler binary on the host: $KTSTR_SCHEDULER, a path, or next to us. */
-static char *find_sched_binary(const struct kt_scheduler *s)
-{
-	const char *env = sched_override();
-	KT_AUTOFREE char *dir = NULL;
-	char *p;
-
-	if (env)
-		return access(env, X_OK) == 0 ? strdup(env) : NULL;
-	if (!s->binary)
-		return NULL;
-	if (strchr(s->binary, '/'))
-		return access(s->binary, X_OK) == 0 ? strdup(s->binary) : NULL;
-	dir = kt_self_dir();
-	p = dir ? kt_asprintf("%s/%s", dir, s->binary) : NULL;
-	if (p && access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
-}
 
 /*
  * The ops name the guest waits for.  A binary from $KTSTR_SCHEDULER is not
@@ -316,7 +296,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 		s = d->scheduler;
 		nf = nflags(s);
 		if (s) {
-			sched_path = find_sched_binary(s);
+			sched_path = kt_runner_sched_binary(s);
 		}
 		for (unsigned mask = 0; mask < (1u << nf); mask++) {
 			struct kt_job j = { 0 };

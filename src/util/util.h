@@ -1,7 +1,7 @@
 /*
  * Internal helpers shared by libktstr modules: whole-file I/O, string
  * building, directory removal.  Not part of the public API; nothing here
- * prints.  Every function returns 0 / a value, or a negative errno.
+ * prints (kt_fputs_xml writes to the stream it is given).  Every function returns 0 / a value, or a negative errno.
  */
 #ifndef KTSTR_UTIL_H
 #define KTSTR_UTIL_H
@@ -9,6 +9,7 @@
 #include <ktstr/common.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Read a whole file into a NUL-terminated malloc'd buffer (*len optional). */
@@ -44,6 +45,9 @@ void kt_unpin_self(void);
 int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid);
 /* sleep for ns, restarting on EINTR. */
 void kt_sleep_ns(uint64_t ns);
+/* s escaped for XML and HTML text and attributes (<, >, &, "); control
+ * characters other than newline and tab, which XML 1.0 refuses, dropped. */
+void kt_fputs_xml(FILE *f, const char *s);
 /* 64-bit FNV-1a hash of a string (for telling names apart, not security). */
 uint64_t kt_hash_str(const char *s);
 
