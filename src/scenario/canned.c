@@ -61,31 +61,32 @@ static unsigned half_cpu(const struct kt_ctx *ctx, unsigned i)
 }
 
 /*
- * Spread limit of the unpinned forms.  Among unpinned tasks a task's share
- * also depends on which cgroups share its CPU at the moment (a CPU running
- * one task of cg_0 beside two of cg_1 gives the cg_0 task half of it, the
- * others a quarter, under a hierarchical scheduler), so healthy schedulers
- * spread wider than on a shared CPU: measured 6-56 % under EEVDF and the
- * fixture on TCG (1n2l2c1t, two runs of each form).  A task held to half
- * the share of its peers still exceeds 100 %.  Fairness on a shared CPU is
- * the pinned forms' job, at the default limit.
+ * The unpinned forms judge placement, not spread.  Among unpinned tasks a
+ * task's share also depends on which cgroups share its CPU at the moment
+ * (a CPU running one task of cg_0 beside three of cg_1 gives the cg_0 task
+ * half of it and the others a sixth, under a hierarchical scheduler), so
+ * even healthy schedulers spread 6-124 % there (EEVDF and the fixture on
+ * TCG, runs of 1.5-2.5 s): no limit would both hold for them and mean
+ * unfairness.  Fairness among equals on a shared CPU is the pinned forms'
+ * job, at the default limit; starvation and gaps still apply here.
  */
-#define UNPINNED_SPREAD_PCT 100
-
 static struct kt_assert unpinned_checks(const struct kt_ctx *ctx)
 {
 	struct kt_assert a = ctx->assert;
 
-	if (a.max_spread_pct.set && a.max_spread_pct.v < UNPINNED_SPREAD_PCT)
-		a.max_spread_pct = KT_SET(UNPINNED_SPREAD_PCT);
+	a.max_spread_pct = KT_UNSET;
 	return a;
 }
 
 static struct kt_assert_result *run_unpinned(struct kt_ctx *ctx, const struct kt_step *steps)
 {
 	struct kt_assert checks = unpinned_checks(ctx);
+	struct kt_assert_result *res = kt_execute_steps_with(ctx, steps, &checks);
 
-	return kt_execute_steps_with(ctx, steps, &checks);
+	if (res && ctx->assert.max_spread_pct.set)
+		kt_assert_result_note(res, "spread not judged in an unpinned form: shares depend on "
+				      "which cgroups share a CPU; placement is judged instead");
+	return res;
 }
 
 /* Steps of a situation in its pinned or its unpinned form. */
