@@ -36,16 +36,6 @@ struct tests_ctx {
 	double duration_s;
 };
 
-static size_t count_flags(const struct kt_scheduler *s)
-{
-	size_t n = 0;
-
-	while (s && n < KT_SCHED_MAX_FLAGS && s->flags[n].name)
-		n++;
-	return n;
-}
-
-
 static const char *base_name(const char *p)
 {
 	return strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
@@ -57,7 +47,7 @@ static json_t *sched_json(const struct kt_scheduler *s, unsigned mask, const cha
 
 	for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
 		json_array_append_new(args, json_string(s->sched_args[i]));
-	for (size_t f = 0; f < count_flags(s); f++)
+	for (size_t f = 0; f < kt_runner_sched_nflags(s); f++)
 		if (mask & (1u << f))
 			for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->flags[f].args[i]; i++)
 				json_array_append_new(args, json_string(s->flags[f].args[i]));
@@ -78,7 +68,7 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 	double dur = c->duration_s > 0 ? c->duration_s : d->duration_s > 0 ? d->duration_s : 2.0;
 	json_t *flags = json_array();
 
-	for (size_t f = 0; s && f < count_flags(s); f++)
+	for (size_t f = 0; s && f < kt_runner_sched_nflags(s); f++)
 		if (v->mask & (1u << f))
 			json_array_append_new(flags, json_string(s->flags[f].name));
 	if (s)
@@ -171,7 +161,7 @@ void kt_gauntlet_from_def(const struct kt_test_def *d, struct kt_gauntlet_test *
 	for (size_t i = 0; i < KT_SCHED_MAX_FLAGS && d->excluded_flags[i]; i++)
 		t->excluded_flags[i] = d->excluded_flags[i];
 	t->flags = s ? s->flags : NULL;
-	t->n_flags = count_flags(s);
+	t->n_flags = kt_runner_sched_nflags(s);
 	t->scheduler = s ? (s->binary ? base_name(s->binary) : s->name) : NULL;
 	t->duration_s = d->duration_s;
 	/* a negative test has no EEVDF counterpart worth comparing with */

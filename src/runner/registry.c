@@ -47,3 +47,12 @@ char *kt_runner_sched_binary(const struct kt_scheduler *s)
 	free(p);
 	return NULL;
 }
+
+size_t kt_runner_sched_nflags(const struct kt_scheduler *s)
+{
+	size_t n = 0;
+
+	while (s && n < KT_SCHED_MAX_FLAGS && s->flags[n].name)
+		n++;
+	return n;
+}

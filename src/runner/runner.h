@@ -34,6 +34,8 @@ int kt_runner_execute(json_t *request, json_t *result);
 /* The scheduler binary on the host: $KTSTR_SCHEDULER, the declared path,
  * or the declared name next to this program; NULL when not executable. */
 char *kt_runner_sched_binary(const struct kt_scheduler *s);
+/* How many flags the scheduler declares. */
+size_t kt_runner_sched_nflags(const struct kt_scheduler *s);
 
 /* ---- host side ---------------------------------------------------------- */
 

@@ -120,19 +120,10 @@ static bool in_list(const char *const *list, size_t max, const char *name)
 	return false;
 }
 
-static size_t nflags(const struct kt_scheduler *s)
-{
-	size_t n = 0;
-
-	while (s && n < KT_SCHED_MAX_FLAGS && s->flags[n].name)
-		n++;
-	return n;
-}
-
 /* Is this subset of the scheduler's flags a valid profile for the test? */
 static bool profile_ok(const struct kt_test_def *d, const struct kt_scheduler *s, unsigned mask)
 {
-	size_t n = nflags(s);
+	size_t n = kt_runner_sched_nflags(s);
 
 	for (size_t i = 0; i < n; i++) {
 		bool on = mask & (1u << i);
@@ -203,7 +194,7 @@ static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const 
 
 	for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
 		json_array_append_new(args, json_string(s->sched_args[i]));
-	for (size_t f = 0; f < nflags(s); f++)
+	for (size_t f = 0; f < kt_runner_sched_nflags(s); f++)
 		if (mask & (1u << f))
 			for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->flags[f].args[i]; i++)
 				json_array_append_new(args, json_string(s->flags[f].args[i]));
@@ -294,7 +285,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			goto fail;
 		}
 		s = d->scheduler;
-		nf = nflags(s);
+		nf = kt_runner_sched_nflags(s);
 		if (s) {
 			sched_path = kt_runner_sched_binary(s);
 		}
