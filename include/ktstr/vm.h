@@ -149,6 +149,9 @@ struct kt_vm_result {
 	char *qemu_stderr;		/* QEMU's own complaints */
 	int qemu_status;		/* wait status of QEMU */
 	uint64_t total_ns;		/* launch -> QEMU gone */
+	double host_wait_pct;		/* share of QEMU's runnable time it waited for a
+					 * host CPU, %; -1 unknown.  High: the guest ran
+					 * slowed down and its timing verdicts lose power */
 	char *topology_error;		/* KT_VM_TOPOLOGY: what differs, on which QEMU */
 };
 void kt_vm_result_release(struct kt_vm_result *r);

@@ -223,6 +223,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	pid_t pid = -1;
 
 	memset(res, 0, sizeof(*res));
+	res->host_wait_pct = -1;
 	*err = NULL;
 	/* a machine this QEMU cannot be asked for is refused before any work */
 	if ((e = kt_vm_machine_for(&cfg->topo, cfg->accel, &(struct kt_qemu_info){ 0 },
@@ -332,6 +333,11 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		}
 	}
 	if (pid > 0) {
+		struct kt_host_wait zero = { 0 }, w;
+
+		/* QEMU's threads began at zero: one reading covers the whole run */
+		if (kt_host_wait_read(pid, &w) == 0)
+			res->host_wait_pct = kt_host_wait_pct(&zero, &w);
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		pid = -1;
@@ -347,10 +353,12 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		const char *gi = result.len ? strstr(result.data, key) : NULL;
 
 		fprintf(stderr, "ktstr: timing: host prep %.1f ms, QEMU start to result %.1f ms "
-			"(guest kernel reached init at %.1f ms of its uptime), to QEMU gone %.1f ms\n",
+			"(guest kernel reached init at %.1f ms of its uptime), to QEMU gone %.1f ms, "
+			"waited for a host CPU %.0f %%\n",
 			(double)(start - t_enter) / 1e6,
 			t_result ? (double)(t_result - start) / 1e6 : -1.0,
-			gi ? strtod(gi + sizeof(key) - 1, NULL) : -1.0, (double)res->total_ns / 1e6);
+			gi ? strtod(gi + sizeof(key) - 1, NULL) : -1.0, (double)res->total_ns / 1e6,
+			res->host_wait_pct);
 	}
 	res->qemu_status = status;
 	res->console = cfg->keep_console ? read_tail(console, SIZE_MAX / 2)

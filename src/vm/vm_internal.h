@@ -7,6 +7,7 @@
 
 #include <ktstr/vm.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "util/util.h"	/* struct kt_strlist */
 
@@ -38,6 +39,20 @@ int kt_elf_is_dynamic(const char *path);
 uint64_t kt_hash_bytes(uint64_t h, const void *p, size_t n);
 int kt_hash_file(uint64_t *h, const char *path);
 #define KT_HASH_INIT 0x6a09e667f3bcc908ull
+
+/*
+ * Time a process's threads ran and waited for a host CPU, from
+ * each /proc/PID/task/TID/schedstat (hostwait.c).  _parse adds one schedstat
+ * line; _read sums every thread (-ENOENT when none could be read);
+ * _pct is the waiting share of the runnable time between two readings,
+ * -1 when it cannot be told.
+ */
+struct kt_host_wait {
+	uint64_t run_ns, wait_ns;
+};
+int kt_host_wait_parse(const char *schedstat, struct kt_host_wait *w);
+int kt_host_wait_read(pid_t pid, struct kt_host_wait *w);
+double kt_host_wait_pct(const struct kt_host_wait *before, const struct kt_host_wait *after);
 
 /* QEMU binary ($KTSTR_QEMU or qemu-system-x86_64). */
 const char *kt_qemu_binary(void);

@@ -9,9 +9,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -195,6 +198,65 @@ static void test_text_tail(void **state)
 	assert_string_equal(kt_text_tail(NULL, 3), "");
 }
 
+static void test_host_wait_parse(void **state)
+{
+	struct kt_host_wait w = { 0 }, zero = { 0 };
+
+	assert_int_equal(kt_host_wait_parse("300 100 7\n", &w), 0);
+	assert_int_equal(kt_host_wait_parse("100 500 2", &w), 0);
+	assert_true(w.run_ns == 400 && w.wait_ns == 600);
+	assert_int_equal(kt_host_wait_parse("garbage", &w), -EINVAL);
+	assert_int_equal(kt_host_wait_parse(NULL, &w), -EINVAL);
+	assert_true(w.run_ns == 400 && w.wait_ns == 600);
+	assert_float_equal(kt_host_wait_pct(&zero, &w), 60.0, 1e-9);
+	assert_float_equal(kt_host_wait_pct(&w, &w), -1, 0);	/* nothing ran */
+	assert_float_equal(kt_host_wait_pct(&w, &zero), -1, 0);	/* went backwards */
+	assert_int_equal(kt_host_wait_read(-1, &w), -ENOENT);
+}
+
+/* A child spinning until killed, on `cpu` only. */
+static pid_t spinner(int cpu)
+{
+	pid_t pid = fork();
+	cpu_set_t set;
+
+	if (pid == 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		for (;;)
+			;
+	}
+	return pid;
+}
+
+/* Two processes sharing one CPU each wait about half their runnable time. */
+static void test_host_wait_read(void **state)
+{
+	struct kt_host_wait zero = { 0 }, w;
+	cpu_set_t set;
+	pid_t a, b;
+	int cpu = 0;
+	double pct;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	while (!CPU_ISSET(cpu, &set))
+		cpu++;
+	a = spinner(cpu);
+	b = spinner(cpu);
+	assert_true(a > 0 && b > 0);
+	usleep(400 * 1000);
+	assert_int_equal(kt_host_wait_read(a, &w), 0);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+	pct = kt_host_wait_pct(&zero, &w);
+	if (pct < 0)
+		skip();	/* a host kernel without schedstat times */
+	assert_true(pct >= 25.0 && pct <= 100.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +265,8 @@ int main(void)
 		cmocka_unit_test(test_elf_closure),
 		cmocka_unit_test(test_kernel_vetting),
 		cmocka_unit_test(test_text_tail),
+		cmocka_unit_test(test_host_wait_parse),
+		cmocka_unit_test(test_host_wait_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
