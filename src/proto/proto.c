@@ -162,6 +162,26 @@ static int bad(char **err, int e, const char *fmt, ...)
 	return e;
 }
 
+/* A string from the request fit for a one-line message, into buf:
+ * control characters escaped, a long one cut. */
+static const char *shown(const char *s, char buf[static 200])
+{
+	size_t k = 0;
+
+	for (; s && *s && k < 160; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			k += (size_t)snprintf(buf + k, 200 - k, "\\x%02x", c);
+		else
+			buf[k++] = (char)c;
+	}
+	if (s && *s)
+		k += (size_t)snprintf(buf + k, 200 - k, "...");
+	buf[k] = '\0';
+	return buf;
+}
+
 static int get_strv(json_t *v, const char *key, struct kt_strlist *out, char **err)
 {
 	if (!json_is_array(v))
@@ -202,6 +222,7 @@ static int parse_sched(json_t *o, struct kt_proto_sched *s, char **err)
 	json_t *v;
 	uint64_t n = 0;
 	int e = 0;
+	char buf[200];
 
 	if (!json_is_object(o))
 		return bad(err, -EINVAL, "request field 'scheduler' must be an object");
@@ -220,7 +241,8 @@ static int parse_sched(json_t *o, struct kt_proto_sched *s, char **err)
 			e = get_uint(v, "scheduler.attach_timeout_ms", 3600000, &n, err);
 			s->attach_timeout_ms = (unsigned)n;
 		} else
-			e = bad(err, -EINVAL, "request field 'scheduler.%s' is unknown", key);
+			e = bad(err, -EINVAL, "request field 'scheduler.%s' is unknown",
+				shown(key, buf));
 		if (e)
 			return e;
 	}
@@ -301,6 +323,7 @@ static int parse_object(json_t *o, struct kt_request *r, char **err)
 	json_t *ver = json_object_get(o, "version"), *v;
 	const char *mode = json_string_value(json_object_get(o, "mode")), *key;
 	enum field name_field;
+	char buf[200];
 
 	if (!json_is_object(o))
 		return bad(err, -EINVAL, "request is not a JSON object");
@@ -320,7 +343,7 @@ static int parse_object(json_t *o, struct kt_request *r, char **err)
 			r->mode = (enum kt_proto_mode)m;
 	if (!r->mode)
 		return bad(err, -EINVAL, "request mode '%s' is unknown (cmd, shell, test or scenario)",
-			   mode);
+			   shown(mode, buf));
 	r->checks = kt_assert_default_checks();
 	json_object_foreach(o, key, v) {
 		size_t f = 0;
@@ -329,7 +352,7 @@ static int parse_object(json_t *o, struct kt_request *r, char **err)
 		while (f < KT_ARRAY_SIZE(fields) && strcmp(fields[f].key, key))
 			f++;
 		if (f == KT_ARRAY_SIZE(fields))
-			return bad(err, -EINVAL, "request field '%s' is unknown", key);
+			return bad(err, -EINVAL, "request field '%s' is unknown", shown(key, buf));
 		if (!(fields[f].modes & MODE_BIT(r->mode)))
 			return bad(err, -EINVAL, "request field '%s' does not belong to mode %s", key,
 				   mode);
@@ -350,6 +373,7 @@ int kt_request_parse(const char *text, size_t len, struct kt_request *out, char 
 {
 	json_error_t jerr;
 	json_t *o;
+	char buf[200];
 	int e;
 
 	*err = NULL;
@@ -358,8 +382,8 @@ int kt_request_parse(const char *text, size_t len, struct kt_request *out, char 
 		return bad(err, -EINVAL, "request is empty");
 	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o)
-		return bad(err, -EINVAL, "request is not valid JSON: %s (at byte %d)", jerr.text,
-			   jerr.position);
+		return bad(err, -EINVAL, "request is not valid JSON: %s (at byte %d)",
+			   shown(jerr.text, buf), jerr.position);
 	e = parse_object(o, out, err);
 	json_decref(o);
 	if (e) {
@@ -397,17 +421,20 @@ int kt_proto_result_parse(const char *text, json_t **out, char **err)
 {
 	json_error_t jerr;
 	json_t *res, *ver;
+	char buf[200];
 
 	*out = NULL;
 	*err = NULL;
 	res = json_loads(text ? text : "", 0, &jerr);
 	if (!res)
-		return bad(err, -EINVAL, "malformed result from the guest: %s", jerr.text);
+		return bad(err, -EINVAL, "malformed result from the guest: %s", shown(jerr.text, buf));
 	ver = json_object_get(res, "version");
 	if (!json_is_object(res) || !json_is_integer(ver)) {
+		int e = bad(err, -EINVAL, "malformed result from the guest: %s",
+			    json_is_object(res) ? "no protocol version" : "not a JSON object");
+
 		json_decref(res);
-		return bad(err, -EINVAL, "malformed result from the guest: %s",
-			   json_is_object(res) ? "no protocol version" : "not a JSON object");
+		return e;
 	}
 	if (json_integer_value(ver) != KT_PROTO_VERSION) {
 		int e = bad(err, -EPROTO, "guest speaks protocol version %lld, this host version %d: "
