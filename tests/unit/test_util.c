@@ -41,9 +41,9 @@ static void test_autoclose(void **state)
 
 	errno = 0;
 	assert_int_equal(open_then(EROFS, &seen), -EROFS);
+	assert_int_equal(errno, EROFS);
 	assert_true(seen >= 0);
 	assert_false(fd_open(seen));
-	assert_int_equal(errno, EROFS);
 
 	fd = open_then(0, &seen);
 	assert_int_equal(fd, seen);
