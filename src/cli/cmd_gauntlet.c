@@ -30,7 +30,8 @@ static const char usage[] =
 	"  --duration S        workload duration in seconds (default 2)\n"
 	"  --workers N         workers per cgroup (default 2)\n"
 	"\nexit status: 0 all passed, 1 a failure (or a regression against EEVDF),\n"
-	"64 bad input, 69 environment, 130 interrupted.\n";
+	"64 bad input, 69 environment, 73 an output not written, 76 a guest of another\n"
+	"protocol version, 77 every variant skipped, 130/143 interrupted.\n";
 
 struct cli_ctx {
 	const char *sched, *sched_name;
