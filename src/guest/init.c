@@ -204,7 +204,6 @@ static int open_port(const char *name, int flags)
 
 static void console_stdio(void)
 {
-	/* PID 1 starts with no descriptors: this is 0, then copied to 1 and 2 */
 	KT_AUTOCLOSE int fd = open("/dev/console", O_RDWR);
 
 	if (fd < 0)
@@ -213,7 +212,7 @@ static void console_stdio(void)
 	dup2(fd, 1);
 	dup2(fd, 2);
 	if (fd <= 2)
-		kt_take_fd(fd);
+		fd = -1;	/* PID 1 starts with none open: it is stdin itself */
 }
 
 /* The command's side of the fork: no stdin, output to the host channel.

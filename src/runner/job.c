@@ -143,17 +143,21 @@ out:
 
 void kt_runner_judge(const struct kt_job *job, char *text, char *err, struct kt_outcome *out)
 {
-	KT_AUTOFREE char *why = err;
-	KT_AUTOFREE char *text_ = text;
+	KT_AUTOFREE char *why = err;		/* why there is no (usable) result */
+	KT_AUTOFREE char *owned_text = text;
 	struct kt_expect expect = { .fail = job->expect_err, .detail = job->expect_detail };
 	json_t *doc = out->doc, *guest = NULL, *res;
 	double boot_ms = 0, guest_ms = 0;
-	int e = text ? kt_proto_result_parse(text, &guest, &err) : 0;
 
-	if (e) {
-		free(why);
-		why = err;
-		out->proto_error = e == -EPROTO;
+	if (owned_text) {
+		char *bad = NULL;
+		int e = kt_proto_result_parse(owned_text, &guest, &bad);
+
+		if (e) {
+			free(why);
+			why = bad;
+			out->proto_error = e == -EPROTO;
+		}
 	}
 	if (!guest) {
 		out->verdict = KT_ERROR;
