@@ -429,6 +429,63 @@ static void test_host_reports_mismatch(void **state)
 	kt_outcome_release(&o);
 }
 
+/*
+ * The one builder of a test declaration's request (test binaries and
+ * their --gauntlet both use it): the profile's flags and arguments, the
+ * scheduler's sysctls, checks merged defaults < scheduler < test, and the
+ * ops name a $KTSTR_SCHEDULER override must not be held to.
+ */
+static void test_declaration_request(void **state)
+{
+	static const struct kt_scheduler sched = {
+		.name = "fixture", .binary = "scx_fixture", .sched_args = { "--timeout-ms", "5000" },
+		.assert = { .max_gap_ms = KT_SET(900), .max_spread_pct = KT_SET(30) },
+		.flags = { { "slice1ms", { "--slice-us", "1000" } }, { "llc", { "--llc" } } },
+		.sysctls = { "kernel.sched_rr_timeslice_ms=5" }, .attach_timeout_ms = 8000,
+	};
+	static const struct kt_test_def def = {
+		.name = "fault_x", .scheduler = &sched, .workers_per_cgroup = 3, .settle_ms = 100,
+		.assert = { .max_gap_ms = KT_SET(400) },
+	};
+	struct kt_request r;
+
+	unsetenv("KTSTR_SCHEDULER");
+	assert_int_equal(kt_runner_test_request(&def, &sched, 2u, "/opt/x/scx_fixture", 1.5, &r), 0);
+	assert_int_equal(r.mode, KT_MODE_TEST);
+	assert_string_equal(r.name, "fault_x");
+	assert_int_equal(r.duration_ms, 1500);
+	assert_int_equal(r.workers, 3);
+	assert_int_equal(r.settle_ms, 100);
+	assert_int_equal(r.flags.n, 1);
+	assert_string_equal(r.flags.v[0], "llc");
+	assert_true(r.checks.max_gap_ms.v == 400);	/* the test wins */
+	assert_true(r.checks.max_spread_pct.v == 30);	/* then the scheduler */
+	assert_true(r.checks.not_starved.set);		/* then the defaults */
+	assert_true(r.has_sched);
+	assert_string_equal(r.sched.binary, "/include/scx_fixture");
+	assert_string_equal(r.sched.ops, "fixture");
+	assert_int_equal(r.sched.args.n, 3);
+	assert_string_equal(r.sched.args.v[0], "--timeout-ms");
+	assert_string_equal(r.sched.args.v[2], "--llc");
+	assert_int_equal(r.sched.sysctls.n, 1);
+	assert_int_equal(r.sched.attach_timeout_ms, 8000);
+	kt_request_release(&r);
+
+	/* another binary in the declared one's place is not held to its ops name */
+	setenv("KTSTR_SCHEDULER", "/bin/true", 1);
+	assert_int_equal(kt_runner_test_request(&def, &sched, 0, "/bin/true", 1, &r), 0);
+	assert_null(r.sched.ops);
+	assert_string_equal(r.sched.binary, "/include/true");
+	kt_request_release(&r);
+	unsetenv("KTSTR_SCHEDULER");
+
+	/* not found (or a host run): no scheduler in the request, flags still named */
+	assert_int_equal(kt_runner_test_request(&def, &sched, 1u, NULL, 1, &r), 0);
+	assert_false(r.has_sched);
+	assert_string_equal(r.flags.v[0], "slice1ms");
+	kt_request_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_guest_refuses_other_version),
 		cmocka_unit_test(test_verdict_one_place),
 		cmocka_unit_test(test_host_reports_mismatch),
+		cmocka_unit_test(test_declaration_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
