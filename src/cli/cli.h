@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <ktstr/vm.h>
 
+#include "proto/proto.h"
+
 /* Exit codes; documented in README.md. */
 enum {
 	KT_EXIT_OK = 0,
@@ -16,6 +18,7 @@ enum {
 	KT_EXIT_USAGE = 64,	/* bad command line or input (topology, paths, names) */
 	KT_EXIT_ENV = 69,	/* host environment: no QEMU, no kernel, KVM unusable, no cgroup v2 */
 	KT_EXIT_GUEST = 70,	/* guest failed: panic, timeout, no result */
+	/* 73, 76 (KT_EXIT_PROTOCOL), 77 and 66: runner/runner.h */
 	KT_EXIT_INTERRUPTED = 130,
 };
 
@@ -78,6 +81,14 @@ int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 void kt_cli_vm_setup_release(struct kt_vm_setup *s);
 /* Print why the VM failed, with the console tail; returns the exit code. */
 int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool verbose);
+
+/*
+ * The scenario part of a request: mode, scenario `name`, duration,
+ * workers per cgroup and the merged checks (flags and the scheduler are
+ * the caller's).  0 or -ENOMEM.
+ */
+int kt_cli_scenario_request(const char *name, double duration_s, unsigned workers,
+			    const struct kt_assert *checks, struct kt_request *r);
 
 int kt_cmd_vm(int argc, char **argv);
 int kt_cmd_shell(int argc, char **argv);

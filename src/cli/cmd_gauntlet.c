@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check/check_json.h"
 #include "runner/gauntlet.h"
 #include "util/util.h"
 
@@ -31,7 +30,8 @@ static const char usage[] =
 	"  --duration S        workload duration in seconds (default 2)\n"
 	"  --workers N         workers per cgroup (default 2)\n"
 	"\nexit status: 0 all passed, 1 a failure (or a regression against EEVDF),\n"
-	"64 bad input, 69 environment, 130 interrupted.\n";
+	"64 bad input, 69 environment, 73 an output not written, 76 a guest of another\n"
+	"protocol version, 77 every variant skipped, 130/143 interrupted.\n";
 
 struct cli_ctx {
 	const char *sched, *sched_name;
@@ -72,33 +72,29 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 	struct cli_ctx *c = arg;
 	const struct kt_scenario *sc = t->user;
 	struct kt_assert a = kt_assert_default_checks();
-	json_t *flags = json_array();
+	struct kt_request *r = &j->request;
+	int e;
 
 	memset(j, 0, sizeof(*j));
 	for (size_t f = 0; !v->eevdf && f < c->n_flags; f++)
-		if (v->mask & (1u << f))
-			json_array_append_new(flags, json_string(c->flags[f].name));
-	j->request = json_pack("{s:s,s:s,s:o,s:I,s:i,s:o}", "mode", "scenario", "scenario",
-			       sc->name, "flags", flags, "duration_ms",
-			       (json_int_t)(c->duration_s * 1000), "workers", c->workers, "assert",
-			       kt_assert_to_json(&a));
+		if ((v->mask & (1u << f)) && kt_strlist_add(&r->flags, c->flags[f].name))
+			return -ENOMEM;
+	e = kt_cli_scenario_request(sc->name, c->duration_s, c->workers, &a, r);
 	j->name = strdup(v->name);
-	if (!j->request || !j->name)
+	if (e || !j->name)
 		return -ENOMEM;
 	if (c->sched && !v->eevdf) {
-		const char *base = strrchr(c->sched, '/') ? strrchr(c->sched, '/') + 1 : c->sched;
-		json_t *args = json_array();
+		KT_AUTOFREE char *guest = kt_runner_sched_guest_path(c->sched);
 
-		for (int i = 0; i < c->n_sched_args; i++)
-			json_array_append_new(args, json_string(c->sched_args[i]));
-		for (size_t f = 0; f < c->n_flags; f++)
-			if (v->mask & (1u << f))
-				for (size_t i = 0; c->flags[f].args[i]; i++)
-					json_array_append_new(args, json_string(c->flags[f].args[i]));
-		json_object_set_new(j->request, "scheduler",
-				    json_pack("{s:s+,s:o,s:s?}", "binary", "/include/", base, "args",
-					      args, "ops", c->sched_name));
+		e = guest ? kt_request_set_sched(r, guest, (const char *const *)c->sched_args,
+						 (size_t)c->n_sched_args, c->sched_name)
+			  : -ENOMEM;
+		for (size_t f = 0; !e && f < c->n_flags; f++)
+			for (size_t i = 0; !e && (v->mask & (1u << f)) && c->flags[f].args[i]; i++)
+				e = kt_strlist_add(&r->sched.args, c->flags[f].args[i]);
 		j->sched_host_path = strdup(c->sched);
+		if (e || !j->sched_host_path)
+			return -ENOMEM;
 	}
 	j->topo = v->topo;
 	j->timeout_s = kt_gauntlet_timeout(v, c->duration_s);

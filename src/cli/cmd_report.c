@@ -30,12 +30,7 @@ static const char usage[] =
 
 static enum kt_verdict verdict_of(json_t *doc)
 {
-	const char *v = json_string_value(json_object_get(doc, "verdict"));
-
-	if (!v)
-		return KT_ERROR;
-	return !strcmp(v, "pass") ? KT_PASS : !strcmp(v, "fail") ? KT_FAIL
-	       : !strcmp(v, "skip") ? KT_SKIP : KT_ERROR;
+	return kt_verdict_from_key(json_string_value(json_object_get(doc, "verdict")));
 }
 
 static const char *doc_name(json_t *doc)

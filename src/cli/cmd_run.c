@@ -37,8 +37,8 @@ static const char usage[] =
 	"  --check NAME=VALUE  set a check threshold (e.g. max_gap_ms=500, isolation=0);\n"
 	"                      names as in struct kt_assert\n"
 	"\nexit status: 0 pass, 1 fail, 64 bad input, 66 scheduler binary not found,\n"
-	"69 environment, 70 VM/guest error, 73 --json cannot be written, 77 skipped,\n"
-	"130/143 interrupted.\n";
+	"69 environment, 70 VM/guest error, 73 --json cannot be written, 76 the guest\n"
+	"speaks another protocol version, 77 skipped, 130/143 interrupted.\n";
 
 /* Edit distance, for "did you mean" on a mistyped check name. */
 static size_t distance(const char *a, const char *b)
@@ -96,7 +96,7 @@ static void bad_check(const char *arg, const char *name)
  * excludes, since nothing else reads them; an unknown or empty item would
  * otherwise run, and pass, as if no flag had been given.
  */
-static int parse_flags(const char *arg, json_t *out)
+static int parse_flags(const char *arg, struct kt_strlist *out)
 {
 	size_t ns;
 	const struct kt_scenario *all = kt_all_scenarios(&ns);
@@ -120,19 +120,14 @@ static int parse_flags(const char *arg, json_t *out)
 				     arg, (int)len, p);
 			return -EINVAL;
 		}
-		json_array_append_new(out, json_stringn(p, len));
+		if (kt_strlist_addn(out, p, len)) {
+			kt_cli_error("out of memory");
+			return -ENOMEM;
+		}
 		if (!p[len])
 			return 0;
 		p += len + 1;
 	}
-}
-
-static bool has_flag(json_t *flags, const char *f)
-{
-	for (size_t i = 0; i < json_array_size(flags); i++)
-		if (!strcmp(json_string_value(json_array_get(flags, i)), f))
-			return true;
-	return false;
 }
 
 int kt_cmd_run(int argc, char **argv)
@@ -161,9 +156,9 @@ int kt_cmd_run(int argc, char **argv)
 	struct kt_vm_setup s = { 0 };
 	struct kt_run_env env = { .cancel_fd = -1, .stream_fd = -1 };
 	struct kt_job job = { 0 };
+	struct kt_request *req = &job.request;
 	struct kt_outcome out;
 	const struct kt_scenario *sc;
-	json_t *flags_j, *req;
 	int opt, code;
 
 	/* NAME first (`ktstr run steady --topology ...`) or after the options */
@@ -264,23 +259,22 @@ int kt_cmd_run(int argc, char **argv)
 		kt_cli_error("cannot write --json %s: %s", json_out, strerror(-code));
 		return KT_EXIT_CANT_WRITE;
 	}
-	flags_j = json_array();
-	if (flags && parse_flags(flags, flags_j)) {
-		json_decref(flags_j);
+	if (flags && parse_flags(flags, &req->flags)) {
+		kt_job_release(&job);
 		return KT_EXIT_USAGE;
 	}
 	for (size_t i = 0; sc->required_flags && sc->required_flags[i]; i++)
-		if (!has_flag(flags_j, sc->required_flags[i])) {
+		if (!kt_strlist_has(&req->flags, sc->required_flags[i])) {
 			kt_cli_error("run: scenario %s requires flag '%s' (--flags)", name,
 				     sc->required_flags[i]);
-			json_decref(flags_j);
+			kt_job_release(&job);
 			return KT_EXIT_USAGE;
 		}
 	for (size_t i = 0; sc->excluded_flags && sc->excluded_flags[i]; i++)
-		if (has_flag(flags_j, sc->excluded_flags[i])) {
+		if (kt_strlist_has(&req->flags, sc->excluded_flags[i])) {
 			kt_cli_error("run: scenario %s cannot run with flag '%s'", name,
 				     sc->excluded_flags[i]);
-			json_decref(flags_j);
+			kt_job_release(&job);
 			return KT_EXIT_USAGE;
 		}
 	{
@@ -288,32 +282,31 @@ int kt_cmd_run(int argc, char **argv)
 
 		if (kt_assert_from_json(checks, &over)) {
 			kt_cli_error("bad --check: unknown check name or value (see struct kt_assert)");
-			json_decref(flags_j);
+			kt_job_release(&job);
 			return KT_EXIT_USAGE;
 		}
 		a = kt_assert_merge(&a, &over);
-		req = json_pack("{s:s,s:s,s:o,s:I,s:i,s:o}", "mode", "scenario", "scenario", name,
-				"flags", flags_j, "duration_ms", (json_int_t)(duration * 1000), "workers",
-				workers, "assert", kt_assert_to_json(&a));
+		code = kt_cli_scenario_request(name, duration, workers, &a, req);
 	}
-	if (work_type)
-		json_object_set_new(req, "work_type", json_string(work_type));
-	if (sched) {
-		const char *base = strrchr(sched, '/') ? strrchr(sched, '/') + 1 : sched;
-		json_t *args = json_array();
+	if (!code && work_type)
+		code = (req->work_type = strdup(work_type)) ? 0 : -ENOMEM;
+	if (!code && sched) {
+		/* in a VM the binary is included under /include; --host runs it in place */
+		KT_AUTOFREE char *guest = host ? strdup(sched) : kt_runner_sched_guest_path(sched);
 
-		for (int i = optind; i < argc; i++)
-			json_array_append_new(args, json_string(argv[i]));
-		json_object_set_new(req, "scheduler",
-				    json_pack("{s:s,s:o,s:s?}", "binary",
-					      host ? sched : "", "args", args, "ops", sched_name));
-		if (!host)
-			json_object_set_new(json_object_get(req, "scheduler"), "binary",
-					    json_sprintf("/include/%s", base));
+		code = guest ? kt_request_set_sched(req, guest, (const char *const *)argv + optind,
+						    (size_t)(argc - optind), sched_name)
+			     : -ENOMEM;
 		job.sched_host_path = strdup(sched);
+		if (!job.sched_host_path)
+			code = -ENOMEM;
 	}
-	job.request = req;
 	job.name = strdup(name);
+	if (code || !job.name) {
+		kt_cli_error("out of memory");
+		kt_job_release(&job);
+		return KT_EXIT_ENV;
+	}
 	job.host = host;
 	job.timeout_s = o.timeout_s ? o.timeout_s : 60 + (unsigned)(4 * duration);
 	if (host) {
@@ -348,6 +341,7 @@ int kt_cmd_run(int argc, char **argv)
 	kt_runner_run_job(&env, &job, &out);
 	kt_runner_print(stdout, &job, &out, o.verbose);
 	code = kt_cancelled() ? kt_cancel_exit_code()
+	       : out.proto_error ? KT_EXIT_PROTOCOL
 	       : out.verdict == KT_PASS ? 0
 	       : out.env_error ? KT_EXIT_ENV
 	       : out.verdict == KT_FAIL ? KT_EXIT_FAIL

@@ -5,12 +5,14 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "runner/runner.h"
 #include "util/util.h"
 
 static const char vm_usage[] =
@@ -18,8 +20,9 @@ static const char vm_usage[] =
 	"Boot a VM with the given topology, run CMD as root inside it, stream its\n"
 	"output and exit with its status.\n\noptions:\n" KT_VM_OPTS_HELP
 	"\nexit status: CMD's own, or 64 bad input, 69 host environment,\n"
-	"70 guest failure (panic, timeout), 127 CMD not found in the guest,\n"
-	"130 (SIGINT) or 143 (SIGTERM) interrupted.\n"
+	"70 guest failure (panic, timeout), 76 the guest speaks another protocol\n"
+	"version, 127 CMD not found in the guest, 130 (SIGINT) or 143 (SIGTERM)\n"
+	"interrupted.\n"
 	"  --dry-run           print the QEMU command line and exit\n";
 
 static const char shell_usage[] =
@@ -38,8 +41,10 @@ static int vm_common(int argc, char **argv, bool shell)
 	struct kt_vm_opts o = { 0 };
 	struct kt_vm_setup s;
 	struct kt_vm_result r;
-	json_t *req, *res, *argv_j;
-	char *err = NULL, *text;
+	struct kt_request req = { .mode = shell ? KT_MODE_SHELL : KT_MODE_CMD };
+	KT_CLI_JSON res = NULL;
+	KT_AUTOFREE char *text = NULL;
+	char *err = NULL;
 	int opt, code;
 	bool dry_run = false;
 
@@ -91,21 +96,22 @@ static int vm_common(int argc, char **argv, bool shell)
 		kt_cli_vm_setup_release(&s);
 		return code ? KT_EXIT_ENV : 0;
 	}
-	req = json_object();
-	json_object_set_new(req, "mode", json_string(shell ? "shell" : "cmd"));
-	argv_j = json_array();
-	for (int i = optind; i < argc; i++)
-		json_array_append_new(argv_j, json_string(argv[i]));
-	json_object_set_new(req, "argv", argv_j);
-	text = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
+	code = 0;
+	for (int i = optind; i < argc && !code; i++)
+		code = kt_strlist_add(&req.argv, argv[i]);
+	text = code ? NULL : kt_request_emit(&req);
+	kt_request_release(&req);
+	if (!text) {
+		kt_cli_error("out of memory");
+		kt_cli_vm_setup_release(&s);
+		return KT_EXIT_ENV;
+	}
 	s.cfg.request_json = text;
 	s.cfg.out_fd = shell ? -1 : 1;
 	s.cfg.interactive = shell;
 	if (shell)
 		s.cfg.timeout_s = o.timeout_s ? o.timeout_s : 24 * 3600;
 	code = kt_vm_run(&s.cfg, &r, &err);
-	free(text);
 	if (code) {
 		kt_cli_error("%s", err);
 		free(err);
@@ -114,22 +120,17 @@ static int vm_common(int argc, char **argv, bool shell)
 	}
 	if (r.outcome != KT_VM_OK) {
 		code = kt_cli_vm_failure(&r, s.cfg.timeout_s, o.verbose);
+	} else if ((code = kt_proto_result_parse(r.result_json, &res, &err))) {
+		kt_cli_error("%s", err);
+		free(err);
+		code = code == -EPROTO ? KT_EXIT_PROTOCOL : KT_EXIT_GUEST;
 	} else {
-		json_error_t jerr;
+		const char *gerr = json_string_value(json_object_get(res, "error"));
+		json_t *ec = json_object_get(res, "exit_code");
 
-		res = json_loads(r.result_json, 0, &jerr);
-		if (!res) {
-			kt_cli_error("guest sent a malformed result: %s", jerr.text);
-			code = KT_EXIT_GUEST;
-		} else {
-			const char *gerr = json_string_value(json_object_get(res, "error"));
-			json_t *ec = json_object_get(res, "exit_code");
-
-			if (gerr)
-				kt_cli_error("%s", gerr);
-			code = json_is_integer(ec) ? (int)json_integer_value(ec) : KT_EXIT_GUEST;
-			json_decref(res);
-		}
+		if (gerr)
+			kt_cli_error("%s", gerr);
+		code = json_is_integer(ec) ? (int)json_integer_value(ec) : KT_EXIT_GUEST;
 	}
 	kt_vm_result_release(&r);
 	kt_cli_vm_setup_release(&s);

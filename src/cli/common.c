@@ -182,3 +182,15 @@ int kt_cli_vm_failure(const struct kt_vm_result *r, unsigned timeout_s, bool ver
 		fprintf(stderr, "--- guest console (last lines) ---\n%s\n---\n", tail);
 	return r->outcome == KT_VM_QEMU_FAILED ? KT_EXIT_ENV : KT_EXIT_GUEST;
 }
+
+int kt_cli_scenario_request(const char *name, double duration_s, unsigned workers,
+			    const struct kt_assert *checks, struct kt_request *r)
+{
+	r->mode = KT_MODE_SCENARIO;
+	free(r->name);
+	r->name = strdup(name);
+	r->duration_ms = (uint64_t)(duration_s * 1000);
+	r->workers = workers;
+	r->checks = *checks;
+	return r->name ? 0 : -ENOMEM;
+}

@@ -183,7 +183,7 @@ static void setup_env(void)
 static int open_port(const char *name, int flags)
 {
 	for (int tries = 0; tries < 2000; tries++) {
-		DIR *d = opendir("/sys/class/virtio-ports");
+		KT_AUTODIR DIR *d = opendir("/sys/class/virtio-ports");
 		struct dirent *de;
 
 		while (d && (de = readdir(d))) {
@@ -195,11 +195,8 @@ static int open_port(const char *name, int flags)
 			if (kt_read_line(path, got, sizeof(got)) || strcmp(got, name))
 				continue;
 			snprintf(path, sizeof(path), "/dev/%s", de->d_name);
-			closedir(d);
 			return open(path, flags | O_CLOEXEC);
 		}
-		if (d)
-			closedir(d);
 		kt_sleep_ns(1000000);	/* ports register shortly after the driver */
 	}
 	return -1;
@@ -207,21 +204,22 @@ static int open_port(const char *name, int flags)
 
 static void console_stdio(void)
 {
-	int fd = open("/dev/console", O_RDWR);
+	KT_AUTOCLOSE int fd = open("/dev/console", O_RDWR);
 
 	if (fd < 0)
 		return;
 	dup2(fd, 0);
 	dup2(fd, 1);
 	dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
+	if (fd <= 2)
+		fd = -1;	/* PID 1 starts with none open: it is stdin itself */
 }
 
-/* The command's side of the fork: no stdin, output to the host channel. */
+/* The command's side of the fork: no stdin, output to the host channel.
+ * (O_CLOEXEC: the copies dup2 makes stay, the originals go at exec.) */
 static void cmd_child_setup(void *arg)
 {
-	int out_fd = *(int *)arg, null = open("/dev/null", O_RDONLY);
+	int out_fd = *(int *)arg, null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	dup2(null, 0);
 	if (out_fd >= 0) {
@@ -231,33 +229,25 @@ static void cmd_child_setup(void *arg)
 	setsid();
 }
 
-static int run_cmd(json_t *req, json_t *result, int out_fd)
+static int run_cmd(const struct kt_request *req, json_t *result, int out_fd)
 {
-	json_t *jargv = json_object_get(req, "argv");
-	size_t n = json_array_size(jargv);
-	char **argv;
+	size_t n = req->argv.n;	/* the parser refuses an empty argv */
+	KT_AUTOFREE char **argv = calloc(n + 1, sizeof(*argv));
 	int status, e;
 	pid_t pid;
 
-	if (!n) {
-		json_object_set_new(result, "error", json_string("no command given"));
-		return -EINVAL;
-	}
-	argv = calloc(n + 1, sizeof(*argv));
 	if (!argv)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(jargv, i));
+		argv[i] = req->argv.v[i];
 	e = kt_spawn(argv, cmd_child_setup, &out_fd, &pid);
 	if (e == -ENOENT || e == -EACCES || e == -ENOEXEC) {
 		json_object_set_new(result, "error",
 				    json_sprintf("%s: %s in the guest", argv[0],
 						 e == -ENOENT ? "command not found" : strerror(-e)));
 		json_object_set_new(result, "exit_code", json_integer(e == -ENOENT ? 127 : 126));
-		free(argv);
 		return 0;
 	}
-	free(argv);
 	if (e)
 		return e;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -271,7 +261,7 @@ static int run_cmd(json_t *req, json_t *result, int out_fd)
 	return 0;
 }
 
-static int run_shell(json_t *req, json_t *result, int out_fd)
+static int run_shell(const struct kt_request *req, json_t *result, int out_fd)
 {
 	int status;
 	pid_t pid = fork();
@@ -280,7 +270,7 @@ static int run_shell(json_t *req, json_t *result, int out_fd)
 		int fd;
 
 		setsid();
-		fd = open("/dev/ttyS0", O_RDWR);
+		fd = open("/dev/ttyS0", O_RDWR | O_CLOEXEC);	/* the shell keeps its dup2 copies */
 		if (fd >= 0) {
 			ioctl(fd, TIOCSCTTY, 1);
 			dup2(fd, 0);
@@ -299,18 +289,19 @@ static int run_shell(json_t *req, json_t *result, int out_fd)
 }
 
 static const struct kt_guest_mode builtin_modes[] = {
-	{ "cmd", run_cmd },
-	{ "shell", run_shell },
-	{ NULL, NULL },
+	{ KT_MODE_CMD, run_cmd },
+	{ KT_MODE_SHELL, run_shell },
+	{ 0, NULL },
 };
 
-static const struct kt_guest_mode *find_mode(const struct kt_guest_mode *modes, const char *name)
+static const struct kt_guest_mode *find_mode(const struct kt_guest_mode *modes,
+					     enum kt_proto_mode m)
 {
-	for (size_t i = 0; modes && modes[i].name; i++)
-		if (!strcmp(modes[i].name, name))
+	for (size_t i = 0; modes && modes[i].mode; i++)
+		if (modes[i].mode == m)
 			return &modes[i];
-	for (size_t i = 0; builtin_modes[i].name; i++)
-		if (!strcmp(builtin_modes[i].name, name))
+	for (size_t i = 0; builtin_modes[i].mode; i++)
+		if (builtin_modes[i].mode == m)
 			return &builtin_modes[i];
 	return NULL;
 }
@@ -324,48 +315,58 @@ static __attribute__((noreturn)) void power_off(void)
 		pause();
 }
 
-int kt_guest_main(const struct kt_guest_mode *modes)
+int kt_guest_load_request(const char *path, struct kt_request *req, json_t *result)
 {
-	json_t *req, *result = json_object();
-	json_error_t jerr;
-	const struct kt_guest_mode *mode;
-	const char *name;
-	double t0;
-	int out_fd, res_fd, e;
+	KT_AUTOFREE char *text = NULL;
 	KT_AUTOFREE char *why = NULL;
-	char *text;
+	size_t len = 0;
+	int e = kt_read_file(path, &text, &len);
 
-	mkdir("/dev", 0755);
-	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
-	console_stdio();
-	mount_all();
-	enable_controllers();
-	setup_env();
-	t0 = kt_guest_uptime_ms();
-	json_object_set_new(result, "version", json_integer(KT_PROTO_VERSION));
-	json_object_set_new(result, "guest_init_ms", json_real(t0));
-	res_fd = open_port("ktstr.result", O_WRONLY);
-	out_fd = open_port("ktstr.out", O_WRONLY);
+	if (e) {
+		json_object_set_new(result, "error", json_sprintf("cannot read the request %s: %s",
+								   path, strerror(-e)));
+		return e;
+	}
+	e = kt_request_parse(text, len, req, &why);
+	if (e == -EPROTO)
+		kt_proto_result_refuse(result, why);
+	else if (e)
+		json_object_set_new(result, "error", json_sprintf("bad request: %s",
+								   why ? why : strerror(-e)));
+	return e;
+}
+
+/* Run the request and send its result; the channels close on return. */
+static void serve(const struct kt_guest_mode *modes, json_t *result)
+{
+	struct kt_request req = { 0 };
+	const struct kt_guest_mode *mode;
+	double t0 = kt_guest_uptime_ms();
+	KT_AUTOCLOSE int res_fd = open_port("ktstr.result", O_WRONLY);
+	KT_AUTOCLOSE int out_fd = open_port("ktstr.out", O_WRONLY);
+	KT_AUTOFREE char *why = NULL;
+	KT_AUTOFREE char *text = NULL;
+	int e;
+
 	crash_handlers_install(res_fd);
+	json_object_set_new(result, "guest_init_ms", json_real(t0));
 	json_object_set_new(result, "guest_channels_ms", json_real(kt_guest_uptime_ms() - t0));
-	req = json_load_file(KT_GUEST_REQUEST_PATH, 0, &jerr);
-	name = json_string_value(json_object_get(req, "mode"));
-	mode = name ? find_mode(modes, name) : NULL;
-	if (!req) {
+	if (kt_guest_load_request(KT_GUEST_REQUEST_PATH, &req, result)) {
+		/* the result says why */
+	} else if (!(mode = find_mode(modes, req.mode))) {
 		json_object_set_new(result, "error",
-				    json_sprintf("bad request: %s", jerr.text));
-	} else if (!mode) {
-		json_object_set_new(result, "error",
-				    json_sprintf("unknown guest mode '%s'", name ? name : "(none)"));
+				    json_sprintf("this binary cannot run requests of mode %s",
+						 kt_proto_mode_name(req.mode)));
 	} else if (kt_topo_verify_boot("/", &why) == -EXDEV) {
 		/* a machine other than the declared one must not pass for a result */
 		json_object_set_new(result, "error", json_sprintf("topology: %s", why));
 		json_object_set_new(result, "topology_mismatch", json_true());
 	} else {
-		e = mode->run(req, result, out_fd >= 0 ? out_fd : 1);
+		e = mode->run(&req, result, out_fd >= 0 ? out_fd : 1);
 		if (e && !json_object_get(result, "error"))
 			json_object_set_new(result, "error", json_sprintf("%s", strerror(-e)));
 	}
+	kt_request_release(&req);
 	json_object_set_new(result, "guest_total_ms", json_real(kt_guest_uptime_ms() - t0));
 	text = json_dumps(result, JSON_COMPACT);
 	tcdrain(1);	/* the host stops the VM as soon as the result is in */
@@ -381,12 +382,24 @@ int kt_guest_main(const struct kt_guest_mode *modes)
 		printf("ktstr: guest cannot send its result: %s\n",
 		       res_fd < 0 ? "no virtio-serial port named ktstr.result" : "out of memory");
 	}
-	free(text);
-	json_decref(req);
+	crash_res_fd = -1;	/* res_fd closes now */
+}
+
+int kt_guest_main(const struct kt_guest_mode *modes)
+{
+	json_t *result;
+
+	mkdir("/dev", 0755);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+	console_stdio();
+	mount_all();
+	enable_controllers();
+	setup_env();
+	result = kt_proto_result_new();
+	if (result)
+		serve(modes, result);
+	else
+		printf("ktstr: guest cannot send its result: out of memory\n");
 	json_decref(result);
-	if (out_fd >= 0)
-		close(out_fd);
-	if (res_fd >= 0)
-		close(res_fd);
 	power_off();
 }

@@ -575,7 +575,7 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 			r.outs[j].verdict = KT_SKIP;
 			r.outs[j].reason = strdup(kt_cancelled() ? "interrupted" : "not run (--fail-fast)");
 			r.outs[j].doc = json_pack("{s:s,s:s,s:s}", "schema", KT_RESULT_SCHEMA, "name",
-						  r.jobs[j].name, "verdict", "skip");
+						  r.jobs[j].name, "verdict", kt_verdict_key(KT_SKIP));
 			annotate(&r, j);
 		}
 		counts[r.outs[j].verdict]++;
@@ -593,10 +593,7 @@ int kt_gauntlet_run(struct kt_gauntlet_cfg *c, const struct kt_gauntlet_test *te
 	/* the same exit codes as a normal run: nothing ran is not a pass */
 	if (counts[KT_SKIP] == r.nj && !kt_cancelled())
 		fprintf(stderr, "ktstr: every variant was skipped; nothing ran\n");
-	rc = kt_cancelled() ? kt_cancel_exit_code()
-	     : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1
-	     : lost ? KT_EXIT_CANT_WRITE
-	     : counts[KT_SKIP] == r.nj ? KT_EXIT_ALL_SKIPPED : 0;
+	rc = kt_runner_exit_code(r.outs, r.nj, lost);
 	if (c->axes.vs_eevdf && !kt_cancelled() && counts[KT_SKIP] < r.nj) {
 		json_t *docs = json_array();
 

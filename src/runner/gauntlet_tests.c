@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check/check_json.h"
 #include "util/util.h"
 
 bool kt_gauntlet_wanted(int argc, char **argv)
@@ -41,65 +40,35 @@ static const char *base_name(const char *p)
 	return strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 }
 
-static json_t *sched_json(const struct kt_scheduler *s, unsigned mask, const char *host_path)
-{
-	json_t *args = json_array(), *sysctls = json_array();
-
-	for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
-		json_array_append_new(args, json_string(s->sched_args[i]));
-	for (size_t f = 0; f < kt_runner_sched_nflags(s); f++)
-		if (mask & (1u << f))
-			for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->flags[f].args[i]; i++)
-				json_array_append_new(args, json_string(s->flags[f].args[i]));
-	for (size_t i = 0; i < KT_ARRAY_SIZE(s->sysctls) && s->sysctls[i]; i++)
-		json_array_append_new(sysctls, json_string(s->sysctls[i]));
-	return json_pack("{s:s+,s:o,s:s?,s:i,s:o}", "binary", "/include/", base_name(host_path),
-			 "args", args, "ops", s->name, "attach_timeout_ms", s->attach_timeout_ms,
-			 "sysctls", sysctls);
-}
-
 static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt_variant *v,
 		    bool skip_missing, struct kt_job *j)
 {
 	struct tests_ctx *c = arg;
 	const struct kt_test_def *d = t->user;
 	const struct kt_scheduler *s = v->eevdf ? NULL : d->scheduler;
-	struct kt_assert a = kt_assert_default_checks();
 	double dur = c->duration_s > 0 ? c->duration_s : d->duration_s > 0 ? d->duration_s : 2.0;
-	json_t *flags = json_array();
+	KT_AUTOFREE char *path = s ? kt_runner_sched_binary(s) : NULL;
 
-	for (size_t f = 0; s && f < kt_runner_sched_nflags(s); f++)
-		if (v->mask & (1u << f))
-			json_array_append_new(flags, json_string(s->flags[f].name));
-	if (s)
-		a = kt_assert_merge(&a, &s->assert);
-	a = kt_assert_merge(&a, &d->assert);
 	memset(j, 0, sizeof(*j));
+	if (s && !path && !skip_missing) {
+		fprintf(stderr, "ktstr: test %s: scheduler binary '%s' not found (next to the "
+				"test binary, by path, or $KTSTR_SCHEDULER)\n", d->name,
+			s->binary ? s->binary : "(none)");
+		return -ENOENT;
+	}
 	j->name = strdup(v->name);
 	j->topo = v->topo;
-	j->request = json_pack("{s:s,s:s,s:o,s:I,s:i,s:i,s:o}", "mode", "test", "test", d->name,
-			       "flags", flags, "duration_ms", (json_int_t)(dur * 1000), "workers",
-			       d->workers_per_cgroup, "settle_ms", d->settle_ms, "assert",
-			       kt_assert_to_json(&a));
-	if (!j->name || !j->request)
+	if (!j->name || kt_runner_test_request(d, s, v->mask, path, dur, &j->request))
 		return -ENOMEM;
+	if (s && !path) {
+		j->skip_reason = kt_asprintf("scheduler binary '%s' not found (next to the test "
+					     "binary, by path, or $KTSTR_SCHEDULER)",
+					     s->binary ? s->binary : "(none)");
+		if (!j->skip_reason)
+			return -ENOMEM;
+	}
 	if (s) {
-		KT_AUTOFREE char *path = kt_runner_sched_binary(s);
-
-		if (!path && !skip_missing) {
-			fprintf(stderr, "ktstr: test %s: scheduler binary '%s' not found (next to the "
-					"test binary, by path, or $KTSTR_SCHEDULER)\n", d->name,
-				s->binary ? s->binary : "(none)");
-			return -ENOENT;
-		}
-		if (!path) {
-			j->skip_reason = kt_asprintf("scheduler binary '%s' not found (next to the test "
-						     "binary, by path, or $KTSTR_SCHEDULER)",
-						     s->binary ? s->binary : "(none)");
-		} else {
-			json_object_set_new(j->request, "scheduler", sched_json(s, v->mask, path));
-			j->sched_host_path = strdup(path);
-		}
+		j->sched_host_path = kt_take_ptr(path);
 		j->kargs = s->kargs;
 	}
 	j->memory_mb = d->memory_mb;

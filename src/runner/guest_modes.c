@@ -92,50 +92,46 @@ static json_t *diag_json(const struct kt_sched_diag *d)
 			 d->dump, "output_tail", d->output_tail, "exit_status", d->exit_status);
 }
 
-static const char **json_strv(json_t *arr)
+/* A NULL-terminated view of a string list (the strings stay the list's). */
+static const char **strv_view(const struct kt_strlist *l)
 {
-	size_t n = json_array_size(arr);
-	const char **v = calloc(n + 1, sizeof(*v));
+	const char **v = calloc(l->n + 1, sizeof(*v));
 
-	for (size_t i = 0; v && i < n; i++)
-		v[i] = json_string_value(json_array_get(arr, i));
+	for (size_t i = 0; v && i < l->n; i++)
+		v[i] = l->v[i];
 	return v;
 }
 
 /* The body: a registered test, or a catalog scenario. */
-static struct kt_assert_result *run_body(json_t *req, struct kt_ctx *ctx)
+static struct kt_assert_result *run_body(const struct kt_request *req, struct kt_ctx *ctx)
 {
-	const char *test = json_string_value(json_object_get(req, "test"));
-	const char *scen = json_string_value(json_object_get(req, "scenario"));
-
-	if (test) {
-		const struct kt_test_def *d = kt_runner_find_test(test);
+	if (req->mode == KT_MODE_TEST) {
+		const struct kt_test_def *d = kt_runner_find_test(req->name);
 
 		if (!d)
-			return kt_ctx_fail(ctx, "test '%s' is not in this binary", test);
+			return kt_ctx_fail(ctx, "test '%s' is not in this binary", req->name);
 		return d->fn(ctx);
 	}
-	if (scen) {
-		const struct kt_scenario *s = kt_scenario_find(scen);
+	if (req->mode == KT_MODE_SCENARIO) {
+		const struct kt_scenario *s = kt_scenario_find(req->name);
 
 		if (!s)
-			return kt_ctx_fail(ctx, "unknown scenario '%s' (see `ktstr list`)", scen);
+			return kt_ctx_fail(ctx, "unknown scenario '%s' (see `ktstr list`)", req->name);
 		return kt_scenario_run(s, ctx);
 	}
-	return kt_ctx_fail(ctx, "request names neither a test nor a scenario");
+	return kt_ctx_fail(ctx, "a request of mode %s names neither a test nor a scenario",
+			   kt_proto_mode_name(req->mode));
 }
 
-int kt_runner_execute(json_t *req, json_t *result)
+int kt_runner_execute(const struct kt_request *req, json_t *result)
 {
 	struct kt_ctx ctx = { 0 };
 	KT_AUTO(kt_topology) topo = NULL;
 	KT_AUTO(kt_cgroup_manager) cgm = NULL;
 	KT_AUTO(kt_sched_run) sched = NULL;
 	KT_AUTO(kt_assert_result) res = NULL;
-	json_t *sched_j = json_object_get(req, "scheduler");
-	json_t *flags_j = json_object_get(req, "flags");
 	const char **flags = NULL;
-	const char *wt = json_string_value(json_object_get(req, "work_type"));
+	const char *wt = req->work_type;
 	struct kt_monitor *mon = NULL;
 	struct kt_topo_spec spec;
 	char specbuf[32];
@@ -145,27 +141,16 @@ int kt_runner_execute(json_t *req, json_t *result)
 	int e;
 
 	ctx.timeline = kt_timeline_new();
-	ctx.assert = kt_assert_default_checks();
-	if (json_object_get(req, "assert") &&
-	    kt_assert_from_json(json_object_get(req, "assert"), &ctx.assert)) {
-		json_object_set_new(result, "error", json_string("bad assert overrides in request"));
-		kt_timeline_free(ctx.timeline);
-		return -EINVAL;
-	}
-	ctx.duration_ms = (uint64_t)json_integer_value(json_object_get(req, "duration_ms"));
-	if (!ctx.duration_ms)
-		ctx.duration_ms = 2000;
-	ctx.workers_per_cgroup = (unsigned)json_integer_value(json_object_get(req, "workers"));
-	if (!ctx.workers_per_cgroup)
-		ctx.workers_per_cgroup = 2;
-	ctx.settle_ms = (uint64_t)json_integer_value(json_object_get(req, "settle_ms"));
+	ctx.assert = req->checks;
+	ctx.duration_ms = req->duration_ms ? req->duration_ms : 2000;
+	ctx.workers_per_cgroup = req->workers ? req->workers : 2;
+	ctx.settle_ms = req->settle_ms;
 	if (wt && kt_work_kind_parse(wt, &ctx.work_type_override.kind)) {
 		json_object_set_new(result, "error", json_sprintf("unknown work type '%s'", wt));
 		kt_timeline_free(ctx.timeline);
 		return -EINVAL;
 	}
-	ctx.wait_for_map_write = json_is_true(json_object_get(req, "wait_for_map_write"));
-	flags = json_strv(flags_j);
+	flags = strv_view(&req->flags);
 	ctx.flags = flags;
 
 	uname(&uts);
@@ -222,11 +207,10 @@ int kt_runner_execute(json_t *req, json_t *result)
 			}
 		}
 	}
-	if (json_is_object(sched_j)) {
-		const char *bin = json_string_value(json_object_get(sched_j, "binary"));
-		const char *ops = json_string_value(json_object_get(sched_j, "ops"));
-		KT_AUTOFREE const char **args = json_strv(json_object_get(sched_j, "args"));
-		unsigned tmo = (unsigned)json_integer_value(json_object_get(sched_j, "attach_timeout_ms"));
+	if (req->has_sched) {
+		const char *bin = req->sched.binary, *ops = req->sched.ops;
+		KT_AUTOFREE const char **args = strv_view(&req->sched.args);
+		unsigned tmo = req->sched.attach_timeout_ms;
 
 		kt_timeline_add(ctx.timeline, "scheduler %s starting (expecting ops %s%s%s)", bin,
 				ops ? "\"" : "", ops ? ops : "any name", ops ? "\"" : "");
@@ -281,8 +265,7 @@ int kt_runner_execute(json_t *req, json_t *result)
 	}
 verdict:
 	t_end = kt_now_ns();
-	json_object_set_new(result, "verdict",
-			    json_string(res->skipped ? "skip" : res->passed ? "pass" : "fail"));
+	kt_proto_result_set_verdict(result, res->passed, res->skipped);
 	json_object_set_new(result, "result", kt_assert_result_to_json(res));
 	json_object_set_new(result, "checks", kt_assert_to_json(&ctx.assert));
 	json_object_set_new(result, "timings",
@@ -298,13 +281,13 @@ out:
 }
 
 /* Apply "kernel.foo=1"-style sysctls a scheduler declared. */
-static void apply_sysctls(json_t *req, json_t *result)
+static void apply_sysctls(const struct kt_request *req, json_t *result)
 {
-	json_t *list = json_object_get(json_object_get(req, "scheduler"), "sysctls");
+	const struct kt_strlist *list = &req->sched.sysctls;
 
-	for (size_t i = 0; i < json_array_size(list); i++) {
-		const char *kv = json_string_value(json_array_get(list, i));
-		const char *eq = kv ? strchr(kv, '=') : NULL;
+	for (size_t i = 0; req->has_sched && i < list->n; i++) {
+		const char *kv = list->v[i];
+		const char *eq = strchr(kv, '=');
 		KT_AUTOFREE char *path = NULL;
 
 		if (!eq)
@@ -341,7 +324,7 @@ static void add_process(json_t *found, int pid, const char *comm)
  */
 static bool init_children(json_t *found)
 {
-	DIR *d = getpid() == 1 ? opendir("/proc/1/task") : NULL;
+	KT_AUTODIR DIR *d = getpid() == 1 ? opendir("/proc/1/task") : NULL;
 	json_t *kids = json_array();
 	struct dirent *de;
 	bool ok = d != NULL;
@@ -367,8 +350,6 @@ static bool init_children(json_t *found)
 			add_process(kids, (int)pid, comm);
 		}
 	}
-	if (d)
-		closedir(d);
 	if (ok)
 		json_array_extend(found, kids);
 	json_decref(kids);
@@ -383,14 +364,13 @@ static bool init_children(json_t *found)
 static json_t *leftovers(void)
 {
 	json_t *found = json_array();
-	DIR *d = opendir("/sys/fs/cgroup");
+	KT_AUTODIR DIR *d = opendir("/sys/fs/cgroup");
 	struct dirent *de;
 
 	while (d && (de = readdir(d)))
 		if (!strncmp(de->d_name, "ktstr-", 6))
 			json_array_append_new(found, json_sprintf("cgroup /sys/fs/cgroup/%s", de->d_name));
-	if (d)
-		closedir(d);
+	kt_closedirp(&d);
 	if (init_children(found))
 		return found;
 	d = opendir("/proc");
@@ -403,8 +383,6 @@ static json_t *leftovers(void)
 			continue;
 		add_process(found, pid, comm);
 	}
-	if (d)
-		closedir(d);
 	return found;
 }
 
@@ -415,7 +393,7 @@ static json_t *leftovers(void)
  * scheduler's output tail); the port streams `ktstr vm`'s command output,
  * which the host drops for test jobs.
  */
-static int mode_run(json_t *req, json_t *result, int out_fd)
+static int mode_run(const struct kt_request *req, json_t *result, int out_fd)
 {
 	json_t *left;
 	int e;
@@ -429,16 +407,16 @@ static int mode_run(json_t *req, json_t *result, int out_fd)
 		for (size_t i = 0; i < json_array_size(left); i++)
 			json_array_append_new(details, json_sprintf("left behind: %s",
 				json_string_value(json_array_get(left, i))));
-		json_object_set_new(result, "verdict", json_string("fail"));
+		kt_proto_result_set_verdict(result, false, false);
 	}
 	json_object_set_new(result, "leftovers", left);
 	return e;
 }
 
 static const struct kt_guest_mode modes[] = {
-	{ "test", mode_run },
-	{ "scenario", mode_run },
-	{ NULL, NULL },
+	{ KT_MODE_TEST, mode_run },
+	{ KT_MODE_SCENARIO, mode_run },
+	{ 0, NULL },
 };
 
 const struct kt_guest_mode *kt_runner_guest_modes(void)

@@ -23,7 +23,7 @@ void kt_job_release(struct kt_job *j)
 {
 	free(j->name);
 	free(j->sched_host_path);
-	json_decref(j->request);
+	kt_request_release(&j->request);
 	free(j->skip_reason);
 	memset(j, 0, sizeof(*j));
 }
@@ -36,55 +36,50 @@ void kt_outcome_release(struct kt_outcome *o)
 	memset(o, 0, sizeof(*o));
 }
 
-const char *kt_verdict_name(enum kt_verdict v)
+char *kt_runner_sched_guest_path(const char *host_path)
 {
-	switch (v) {
-	case KT_PASS: return "PASS";
-	case KT_FAIL: return "FAIL";
-	case KT_SKIP: return "SKIP";
-	case KT_ERROR: return "ERROR";
-	}
-	return "?";
+	const char *slash = strrchr(host_path, '/');
+
+	return kt_asprintf("/include/%s", slash ? slash + 1 : host_path);
 }
 
 /* Run the request in a forked child of this process (bare metal). */
 static int run_on_host(const struct kt_job *job, char **text, char **err)
 {
-	int p[2], status;
+	KT_AUTOCLOSE_PAIR int p[2] = { -1, -1 };
+	int status;
 	pid_t pid;
 	struct kt_buf b = { 0 };
 	char buf[8192];
 	ssize_t n;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		*err = kt_asprintf("cannot make a pipe for the host run: %s", strerror(errno));
+		return -EIO;
+	}
 	pid = fork();
 	if (pid < 0) {
-		int e = -errno;
-
-		close(p[0]);
-		close(p[1]);
-		*err = kt_asprintf("cannot fork the host run: %s", strerror(-e));
-		return e;
+		*err = kt_asprintf("cannot fork the host run: %s", strerror(errno));
+		return -EIO;
 	}
 	if (pid == 0) {
-		json_t *result = json_object();
+		json_t *result = kt_proto_result_new();
 		char *s;
 
-		close(p[0]);
-		kt_runner_execute(job->request, result);
-		s = json_dumps(result, JSON_COMPACT);
+		kt_closep(&p[0]);
+		if (result)
+			kt_runner_execute(&job->request, result);
+		s = result ? json_dumps(result, JSON_COMPACT) : NULL;
 		if (s)
 			kt_write_all(p[1], s, strlen(s));
 		_exit(0);
 	}
-	close(p[1]);
+	kt_closep(&p[1]);	/* else the read below never sees the child's end */
 	while ((n = read(p[0], buf, sizeof(buf))) > 0)
 		kt_buf_append(&b, buf, (size_t)n);
-	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!b.len) {
+	if (!b.len || kt_buf_append(&b, "", 1)) {
 		char st[64];
 
 		kt_sched_status_str(status, st, sizeof(st));
@@ -94,23 +89,6 @@ static int run_on_host(const struct kt_job *job, char **text, char **err)
 	}
 	*text = b.data;
 	return 0;
-}
-
-/* Does any failure detail of the guest's result contain `needle`? */
-static bool detail_has(json_t *res, const char *needle)
-{
-	json_t *details = json_object_get(res, "details");
-
-	if (!needle)
-		return true;
-	for (size_t i = 0; i < json_array_size(details); i++) {
-		const char *d = json_string_value(json_array_get(details, i));
-
-		/* a malformed result (a detail that is not a string) matches nothing */
-		if (d && strstr(d, needle))
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -163,16 +141,84 @@ out:
 	kt_buf_release(&bt);
 }
 
-static char *first_detail(json_t *res)
+void kt_runner_judge(const struct kt_job *job, char *text, char *err, struct kt_outcome *out)
 {
-	json_t *details = json_object_get(json_object_get(res, "result"), "details");
-	const char *e = json_string_value(json_object_get(res, "error"));
+	KT_AUTOFREE char *why = err;		/* why there is no (usable) result */
+	KT_AUTOFREE char *owned_text = text;
+	struct kt_expect expect = { .fail = job->expect_err, .detail = job->expect_detail };
+	json_t *doc = out->doc, *guest = NULL, *res;
+	double boot_ms = 0, guest_ms = 0;
 
-	if (e)
-		return strdup(e);
-	if (json_string_value(json_array_get(details, 0)))
-		return strdup(json_string_value(json_array_get(details, 0)));
-	return NULL;
+	if (owned_text) {
+		char *bad = NULL;
+		int e = kt_proto_result_parse(owned_text, &guest, &bad);
+
+		if (e) {
+			free(why);
+			why = bad;
+			out->proto_error = e == -EPROTO;
+		}
+	}
+	if (!guest) {
+		out->verdict = KT_ERROR;
+		out->reason = why ? kt_take_ptr(why) : strdup("no result");
+		json_object_set_new(doc, "verdict", json_string(kt_verdict_key(KT_ERROR)));
+		if (out->reason)
+			json_object_set_new(doc, "reason", json_string(out->reason));
+	} else {
+		res = json_object_get(guest, "result");
+		symbolize_crash(guest);
+		boot_ms = json_number_value(json_object_get(guest, "guest_init_ms"));
+		guest_ms = json_number_value(json_object_get(guest, "guest_total_ms"));
+		out->verdict = kt_proto_verdict(guest, &expect, &out->reason);
+		if (json_string_value(json_object_get(res, "summary")))
+			out->summary = strdup(json_string_value(json_object_get(res, "summary")));
+		json_object_set_new(doc, "verdict", json_string(kt_verdict_key(out->verdict)));
+		json_object_set_new(doc, "expect_err", json_boolean(job->expect_err));
+		json_object_set(doc, "guest", guest);
+		if (json_object_get(guest, "kernel"))
+			json_object_set(doc, "kernel", json_object_get(guest, "kernel"));
+		if (out->reason)
+			json_object_set_new(doc, "reason", json_string(out->reason));
+		json_decref(guest);
+	}
+	json_object_set_new(doc, "timings",
+			    json_pack("{s:f,s:f,s:f}", "wall_s", out->wall_s, "guest_boot_ms",
+				      boot_ms, "guest_run_ms", guest_ms));
+}
+
+int kt_runner_exit_code(const struct kt_outcome *outs, size_t n, bool lost)
+{
+	size_t counts[4] = { 0 };
+	bool proto = false;
+
+	for (size_t i = 0; i < n; i++) {
+		counts[outs[i].verdict]++;
+		proto |= outs[i].proto_error;
+	}
+	return kt_cancelled() ? kt_cancel_exit_code()
+	       : proto ? KT_EXIT_PROTOCOL
+	       : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1
+	       : lost ? KT_EXIT_CANT_WRITE
+	       : counts[KT_SKIP] == n ? KT_EXIT_ALL_SKIPPED : 0;
+}
+
+/* The job's identity, before anything runs: name, machine, request. */
+static json_t *doc_new(const struct kt_job *job)
+{
+	const struct kt_request *r = &job->request;
+	const char *bin = r->has_sched ? r->sched.binary : NULL;
+	const char *slash = bin ? strrchr(bin, '/') : NULL;
+	json_t *flags = json_array();
+	char specbuf[32];
+
+	for (size_t i = 0; flags && i < r->flags.n; i++)
+		json_array_append_new(flags, json_string(r->flags.v[i]));
+	kt_topo_spec_format(&job->topo, specbuf, sizeof(specbuf));
+	return json_pack("{s:s,s:s?,s:s,s:b,s:o?,s:s,s:o?}", "schema", KT_RESULT_SCHEMA, "name",
+			 job->name, "topology", specbuf, "host", job->host, "request",
+			 kt_request_to_json(r), "scheduler",
+			 bin ? (slash ? slash + 1 : bin) : "EEVDF", "flags", flags);
 }
 
 void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
@@ -180,36 +226,18 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 {
 	struct kt_vm_result vr = { 0 };
 	char *err = NULL, *text = NULL;
-	json_t *guest = NULL, *doc;
+	json_t *doc;
 	uint64_t t0 = kt_now_ns();
-	char specbuf[32];
-	double boot_ms = 0, guest_ms = 0;
 	int e;
 
 	memset(out, 0, sizeof(*out));
-	doc = json_object();
-	out->doc = doc;
-	kt_topo_spec_format(&job->topo, specbuf, sizeof(specbuf));
-	json_object_set_new(doc, "schema", json_string(KT_RESULT_SCHEMA));
-	json_object_set_new(doc, "name", json_string(job->name));
-	json_object_set_new(doc, "topology", json_string(specbuf));
-	json_object_set_new(doc, "host", json_boolean(job->host));
-	json_object_set_new(doc, "request", json_incref(job->request));
-	{
-		json_t *sch = json_object_get(job->request, "scheduler");
-		const char *bin = json_string_value(json_object_get(sch, "binary"));
-
-		json_object_set_new(doc, "scheduler",
-				    json_string(bin ? (strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin)
-						    : "EEVDF"));
-		json_t *flags = json_object_get(job->request, "flags");
-
-		json_object_set_new(doc, "flags", flags ? json_incref(flags) : json_array());
-	}
+	doc = doc_new(job);
+	out->doc = doc ? doc : json_object();
+	doc = out->doc;
 	if (job->skip_reason) {
 		out->verdict = KT_SKIP;
 		out->reason = strdup(job->skip_reason);
-		json_object_set_new(doc, "verdict", json_string("skip"));
+		json_object_set_new(doc, "verdict", json_string(kt_verdict_key(KT_SKIP)));
 		json_object_set_new(doc, "reason", json_string(job->skip_reason));
 		return;
 	}
@@ -218,7 +246,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 	} else {
 		struct kt_initramfs_file files[16];
 		size_t nf = 0;
-		char *reqtext = json_dumps(job->request, JSON_COMPACT);
+		KT_AUTOFREE char *reqtext = kt_request_emit(&job->request);
 		struct kt_vm_config cfg = {
 			.kernel = &env->kernel,
 			.topo = job->topo,
@@ -232,17 +260,13 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		};
 		KT_AUTOFREE char *sched_guest = NULL;
 
-		if (job->sched_host_path) {
-			const char *slash = strrchr(job->sched_host_path, '/');
-
-			sched_guest = kt_asprintf("/include/%s", slash ? slash + 1 : job->sched_host_path);
-			if (!sched_guest) {
-				free(reqtext);
-				out->verdict = KT_ERROR;
-				out->reason = strdup("out of memory");
-				json_object_set_new(doc, "verdict", json_string("error"));
-				return;
-			}
+		if (job->sched_host_path)
+			sched_guest = kt_runner_sched_guest_path(job->sched_host_path);
+		if (!reqtext || (job->sched_host_path && !sched_guest)) {
+			kt_runner_judge(job, NULL, strdup("out of memory"), out);
+			return;
+		}
+		if (sched_guest) {
 			files[nf].host = job->sched_host_path;
 			files[nf].guest = sched_guest;
 			files[nf++].mode = 0;
@@ -252,7 +276,6 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		cfg.files = files;
 		cfg.n_files = nf;
 		e = kt_vm_run(&cfg, &vr, &err);
-		free(reqtext);
 		if (!e && vr.outcome == KT_VM_OK)
 			text = kt_take_ptr(vr.result_json);
 		else if (!e && vr.outcome == KT_VM_TOPOLOGY)
@@ -268,62 +291,6 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 				    json_string(e ? "host error" : kt_vm_outcome_name(vr.outcome)));
 	}
 	out->wall_s = (kt_now_ns() - t0) / 1e9;
-	if (text) {
-		json_error_t jerr;
-
-		guest = json_loads(text, 0, &jerr);
-		if (!guest)
-			err = kt_asprintf("malformed result from the guest: %s", jerr.text);
-	}
-	if (!guest) {
-		out->verdict = KT_ERROR;
-		out->reason = err ? err : strdup("no result");
-		err = NULL;
-		json_object_set_new(doc, "verdict", json_string("error"));
-		json_object_set_new(doc, "reason", json_string(out->reason));
-	} else {
-		const char *v = json_string_value(json_object_get(guest, "verdict"));
-		bool body_failed = v && !strcmp(v, "fail");
-		json_t *res = json_object_get(guest, "result");
-
-		symbolize_crash(guest);
-		boot_ms = json_number_value(json_object_get(guest, "guest_init_ms"));
-		guest_ms = json_number_value(json_object_get(guest, "guest_total_ms"));
-
-		if (!v) {
-			out->verdict = KT_ERROR;
-		} else if (!strcmp(v, "skip")) {
-			out->verdict = KT_SKIP;
-		} else if (job->expect_err) {
-			out->verdict = body_failed && detail_has(res, job->expect_detail) ? KT_PASS : KT_FAIL;
-		} else {
-			out->verdict = body_failed ? KT_FAIL : KT_PASS;
-		}
-		out->reason = first_detail(guest);
-		if (job->expect_err && out->verdict == KT_FAIL) {
-			free(out->reason);
-			out->reason = body_failed
-				? kt_asprintf("failed, but no finding mentions '%s'", job->expect_detail)
-				: strdup("expected the test to fail, but it passed");
-		}
-		if (json_string_value(json_object_get(res, "summary")))
-			out->summary = strdup(json_string_value(json_object_get(res, "summary")));
-		json_object_set_new(doc, "verdict",
-				    json_string(out->verdict == KT_PASS ? "pass"
-						: out->verdict == KT_FAIL ? "fail"
-						: out->verdict == KT_SKIP ? "skip" : "error"));
-		json_object_set_new(doc, "expect_err", json_boolean(job->expect_err));
-		json_object_set(doc, "guest", guest);
-		if (json_object_get(guest, "kernel"))
-			json_object_set(doc, "kernel", json_object_get(guest, "kernel"));
-		if (out->reason)
-			json_object_set_new(doc, "reason", json_string(out->reason));
-		json_decref(guest);
-	}
-	json_object_set_new(doc, "timings",
-			    json_pack("{s:f,s:f,s:f}", "wall_s", out->wall_s, "guest_boot_ms",
-				      boot_ms, "guest_run_ms", guest_ms));
-	free(err);
-	free(text);
+	kt_runner_judge(job, text, err, out);
 	kt_vm_result_release(&vr);
 }

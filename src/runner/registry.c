@@ -1,10 +1,11 @@
 /*
  * The executable's test table (walked from the kt_tests linker section
- * by libktstr_main's main), the checks a declaration must pass before
- * anything runs, and where a declared scheduler's binary is found.
+ * by libktstr_main's main), where a declared scheduler's binary is found,
+ * and the request a declaration becomes.
  */
 #include "runner/runner.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,4 +56,69 @@ size_t kt_runner_sched_nflags(const struct kt_scheduler *s)
 	while (s && n < KT_SCHED_MAX_FLAGS && s->flags[n].name)
 		n++;
 	return n;
+}
+
+/*
+ * The ops name the guest waits for.  A binary from $KTSTR_SCHEDULER is not
+ * the declared scheduler, so the declared name would only make it fail to
+ * "attach as" something else: it is $KTSTR_SCHEDULER_OPS then, or any.
+ */
+static const char *sched_expected_ops(const struct kt_scheduler *s)
+{
+	const char *env = getenv("KTSTR_SCHEDULER");
+	const char *ops = getenv("KTSTR_SCHEDULER_OPS");
+
+	if (!env || !*env)
+		return s->name;
+	return ops && *ops ? ops : NULL;
+}
+
+static int test_sched(const struct kt_scheduler *s, unsigned mask, const char *host_path,
+		      struct kt_request *r)
+{
+	KT_AUTOFREE char *guest = kt_runner_sched_guest_path(host_path);
+	size_t nf = kt_runner_sched_nflags(s);
+	int e;
+
+	if (!guest)
+		return -ENOMEM;
+	e = kt_request_set_sched(r, guest, NULL, 0, sched_expected_ops(s));
+	for (size_t i = 0; !e && i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
+		e = kt_strlist_add(&r->sched.args, s->sched_args[i]);
+	for (size_t f = 0; !e && f < nf; f++)
+		for (size_t i = 0; !e && (mask & (1u << f)) && i < KT_SCHED_MAX_ARGS &&
+				   s->flags[f].args[i]; i++)
+			e = kt_strlist_add(&r->sched.args, s->flags[f].args[i]);
+	for (size_t i = 0; !e && i < KT_ARRAY_SIZE(s->sysctls) && s->sysctls[i]; i++)
+		e = kt_strlist_add(&r->sched.sysctls, s->sysctls[i]);
+	r->sched.attach_timeout_ms = s->attach_timeout_ms;
+	return e;
+}
+
+int kt_runner_test_request(const struct kt_test_def *d, const struct kt_scheduler *s,
+			   unsigned mask, const char *sched_host_path, double duration_s,
+			   struct kt_request *out)
+{
+	struct kt_assert a = kt_assert_default_checks();
+	int e = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (s)
+		a = kt_assert_merge(&a, &s->assert);
+	out->checks = kt_assert_merge(&a, &d->assert);
+	out->mode = KT_MODE_TEST;
+	out->name = strdup(d->name);
+	out->duration_ms = (uint64_t)(duration_s * 1000);
+	out->workers = d->workers_per_cgroup;
+	out->settle_ms = d->settle_ms;
+	if (!out->name)
+		e = -ENOMEM;
+	for (size_t f = 0; !e && s && f < kt_runner_sched_nflags(s); f++)
+		if (mask & (1u << f))
+			e = kt_strlist_add(&out->flags, s->flags[f].name);
+	if (!e && s && sched_host_path)
+		e = test_sched(s, mask, sched_host_path, out);
+	if (e)
+		kt_request_release(out);
+	return e;
 }

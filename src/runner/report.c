@@ -139,13 +139,13 @@ int kt_runner_check_output(const char *path, bool is_dir)
 void kt_runner_list_line(FILE *f, const struct kt_job *job)
 {
 	char spec[32];
-	json_t *flags = json_object_get(job->request, "flags");
+	const struct kt_strlist *flags = &job->request.flags;
 
 	kt_topo_spec_format(&job->topo, spec, sizeof(spec));
 	fprintf(f, "%-40s %-10s %s%s", job->name, job->host ? "host" : spec,
 		job->sched ? job->sched : "EEVDF", job->sched_missing ? " (not found)" : "");
-	for (size_t i = 0; i < json_array_size(flags); i++)
-		fprintf(f, "%s%s", i ? "," : "  flags ", json_string_value(json_array_get(flags, i)));
+	for (size_t i = 0; i < flags->n; i++)
+		fprintf(f, "%s%s", i ? "," : "  flags ", flags->v[i]);
 	if (job->expect_err)
 		fprintf(f, "  expect_err");
 	if (job->skip_reason)

@@ -18,6 +18,7 @@
 /* Exit codes beyond the CLI's common ones (README.md, "Exit codes"). */
 #define KT_EXIT_NO_SCHEDULER 66	/* a scheduler binary under test was not found */
 #define KT_EXIT_CANT_WRITE 73	/* a result file asked for cannot be written */
+#define KT_EXIT_PROTOCOL 76	/* host and guest speak different protocol versions */
 #define KT_EXIT_ALL_SKIPPED 77	/* nothing ran: every test was skipped */
 
 /* NULL-name-terminated table of the guest modes the runner provides. */
@@ -30,19 +31,31 @@ const struct kt_test_def *kt_runner_find_test(const char *name);
 
 /* Run a request in this process as the guest would (used in the guest and,
  * forked, for --host runs).  Fills `result`. */
-int kt_runner_execute(json_t *request, json_t *result);
+int kt_runner_execute(const struct kt_request *request, json_t *result);
 /* The scheduler binary on the host: $KTSTR_SCHEDULER, the declared path,
  * or the declared name next to this program; NULL when not executable. */
 char *kt_runner_sched_binary(const struct kt_scheduler *s);
 /* How many flags the scheduler declares. */
 size_t kt_runner_sched_nflags(const struct kt_scheduler *s);
+/* Where the guest finds a scheduler binary the host includes: /include/NAME. */
+char *kt_runner_sched_guest_path(const char *host_path);
+/*
+ * The request of test d under flag profile `mask` of scheduler s (NULL:
+ * EEVDF), found on the host at sched_host_path (NULL: not found, no
+ * scheduler in the request), running for duration_s: the one place both
+ * the test binary and its gauntlet turn a declaration into a request.
+ * 0 or -ENOMEM (*out released).
+ */
+int kt_runner_test_request(const struct kt_test_def *d, const struct kt_scheduler *s,
+			   unsigned mask, const char *sched_host_path, double duration_s,
+			   struct kt_request *out);
 
 /* ---- host side ---------------------------------------------------------- */
 
 /* One thing to run: a request plus how to boot for it. */
 struct kt_job {
 	char *name;			/* "test" or "test/profile" */
-	json_t *request;		/* owned */
+	struct kt_request request;	/* owned */
 	struct kt_topo_spec topo;
 	unsigned memory_mb;
 	unsigned timeout_s;
@@ -57,9 +70,6 @@ struct kt_job {
 };
 void kt_job_release(struct kt_job *j);
 
-enum kt_verdict { KT_PASS = 0, KT_FAIL, KT_SKIP, KT_ERROR };
-const char *kt_verdict_name(enum kt_verdict v);
-
 /* The outcome of one job, with everything the outputs need. */
 struct kt_outcome {
 	enum kt_verdict verdict;
@@ -68,6 +78,7 @@ struct kt_outcome {
 	json_t *doc;			/* the full result document (schema ktstr-result/1) */
 	double wall_s;
 	bool env_error;			/* the host could not give the declared machine */
+	bool proto_error;		/* the guest speaks another protocol version */
 };
 void kt_outcome_release(struct kt_outcome *o);
 
@@ -85,6 +96,18 @@ struct kt_run_env {
 /* Run one job (VM or host); never fails: errors become KT_ERROR outcomes. */
 void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		       struct kt_outcome *out);
+/*
+ * The outcome from the guest's result text (NULL: none came, `err` says
+ * why, and is taken): the version checked, the verdict decided
+ * (kt_proto_verdict), the result document completed.  out->doc must hold
+ * the job's identity already.
+ */
+void kt_runner_judge(const struct kt_job *job, char *text, char *err, struct kt_outcome *out);
+/*
+ * The exit status of a whole run of n jobs: interrupted, a protocol
+ * mismatch, a failure, a result lost (`lost`), everything skipped, or 0.
+ */
+int kt_runner_exit_code(const struct kt_outcome *outs, size_t n, bool lost);
 /* Human-readable report of one outcome (verdict line; details on failure). */
 void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome *o, bool verbose);
 /* Write the JSON document to dir/<name>.json ('/' in names -> '__'). */

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check/check_json.h"
 #include "runner/gauntlet.h"
 #include "util/util.h"
 #include "vm/vm_internal.h"
@@ -55,7 +54,8 @@ static const char usage_text[] =
 	"  -v, --verbose      show timelines and console tails for every test\n"
 	"\nexit status: 0 all ran tests passed, 1 a test failed, 64 bad input, 66 a\n"
 	"scheduler binary not found, 69 environment, 70 internal error, 73 a result\n"
-	"file cannot be written, 77 every test skipped, 130/143 interrupted.\n";
+	"file cannot be written, 76 the guest speaks another protocol version (a stale\n"
+	"binary), 77 every test skipped, 130/143 interrupted.\n";
 
 static bool matches(const struct opts *o, const char *name)
 {
@@ -156,20 +156,6 @@ static const char *sched_override(void)
 }
 
 
-/*
- * The ops name the guest waits for.  A binary from $KTSTR_SCHEDULER is not
- * the declared scheduler, so the declared name would only make it fail to
- * "attach as" something else: it is $KTSTR_SCHEDULER_OPS then, or any.
- */
-static const char *sched_expected_ops(const struct kt_scheduler *s)
-{
-	const char *ops = getenv("KTSTR_SCHEDULER_OPS");
-
-	if (!sched_override())
-		return s->name;
-	return ops && *ops ? ops : NULL;
-}
-
 /* Why the scheduler binary was not found, in one line. */
 static char *sched_missing(const struct kt_scheduler *s)
 {
@@ -185,26 +171,6 @@ static char *sched_missing(const struct kt_scheduler *s)
 	dir = kt_self_dir();
 	return kt_asprintf("scheduler binary '%s' not found next to this test binary (%s/%s); "
 			   "build it, or set $KTSTR_SCHEDULER", s->binary, dir ? dir : "?", s->binary);
-}
-
-static json_t *sched_request(const struct kt_scheduler *s, unsigned mask, const char *host_path)
-{
-	json_t *args = json_array();
-	const char *base = strrchr(host_path, '/') ? strrchr(host_path, '/') + 1 : host_path;
-
-	for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
-		json_array_append_new(args, json_string(s->sched_args[i]));
-	for (size_t f = 0; f < kt_runner_sched_nflags(s); f++)
-		if (mask & (1u << f))
-			for (size_t i = 0; i < KT_SCHED_MAX_ARGS && s->flags[f].args[i]; i++)
-				json_array_append_new(args, json_string(s->flags[f].args[i]));
-	json_t *sysctls = json_array();
-
-	for (size_t i = 0; i < KT_ARRAY_SIZE(s->sysctls) && s->sysctls[i]; i++)
-		json_array_append_new(sysctls, json_string(s->sysctls[i]));
-	return json_pack("{s:s+,s:o,s:s?,s:i,s:o}", "binary", "/include/", base, "args", args, "ops",
-			 sched_expected_ops(s), "attach_timeout_ms", s->attach_timeout_ms, "sysctls",
-			 sysctls);
 }
 
 /* Declaration order: by file, then line (the linker keeps no useful order). */
@@ -291,29 +257,22 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 		}
 		for (unsigned mask = 0; mask < (1u << nf); mask++) {
 			struct kt_job j = { 0 };
-			struct kt_assert a = kt_assert_default_checks();
 			struct kt_buf name = { 0 };
 			double dur = o->duration_s > 0 ? o->duration_s : d->duration_s > 0 ? d->duration_s : 2.0;
-			json_t *flags = json_array();
 			bool oom = false;
 
-			if (!profile_ok(d, s, mask)) {
-				json_decref(flags);
+			if (!profile_ok(d, s, mask))
 				continue;
-			}
 			kt_buf_printf(&name, "%s", d->name);
 			for (size_t f = 0; f < nf; f++)
-				if (mask & (1u << f)) {
+				if (mask & (1u << f))
 					kt_buf_printf(&name, "%s%s", name.len == strlen(d->name) ? "/" : "+",
 						      s->flags[f].name);
-					json_array_append_new(flags, json_string(s->flags[f].name));
-				}
 			if (nf && !mask)
 				kt_buf_printf(&name, "/default");
 			j.name = name.data;
 			if (j.name && !matches(o, j.name)) {
 				kt_buf_release(&name);
-				json_decref(flags);
 				continue;
 			}
 			if (o->topology) {
@@ -329,14 +288,9 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 			}
 			if (!d->host_only)
 				j.skip_reason = topo_mismatch(d, &j.topo);
-			if (s) {
-				a = kt_assert_merge(&a, &s->assert);
-			}
-			a = kt_assert_merge(&a, &d->assert);
-			j.request = json_pack("{s:s,s:s,s:o,s:I,s:i,s:i,s:o}", "mode", "test", "test",
-					      d->name, "flags", flags, "duration_ms",
-					      (json_int_t)(dur * 1000), "workers", d->workers_per_cgroup,
-					      "settle_ms", d->settle_ms, "assert", kt_assert_to_json(&a));
+			/* a host run starts no scheduler: the machine's own is judged */
+			oom |= kt_runner_test_request(d, s, mask, d->host_only ? NULL : sched_path,
+						      dur, &j.request) != 0;
 			if (s && !d->host_only) {
 				if (!sched_path && !j.skip_reason) {
 					KT_AUTOFREE char *why = sched_missing(s);
@@ -356,9 +310,6 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 					}
 					j.skip_reason = kt_take_ptr(why);
 					oom |= !j.skip_reason;
-				} else if (sched_path) {
-					json_object_set_new(j.request, "scheduler",
-							    sched_request(s, mask, sched_path));
 				}
 				j.kargs = s->kargs;
 				j.sched = s->binary;
@@ -374,7 +325,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 				j.sched_host_path = strdup(sched_path);
 				oom |= !j.sched_host_path;
 			}
-			if (oom || !j.name || !j.request) {
+			if (oom || !j.name) {
 				kt_job_release(&j);
 				e = -ENOMEM;
 				goto fail;
@@ -628,7 +579,7 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 			pool.outs[i].verdict = KT_SKIP;
 			pool.outs[i].reason = strdup(kt_cancelled() ? "interrupted" : "not run (--fail-fast)");
 			pool.outs[i].doc = json_pack("{s:s,s:s,s:s}", "schema", KT_RESULT_SCHEMA, "name",
-						     jobs[i].name, "verdict", "skip");
+						     jobs[i].name, "verdict", kt_verdict_key(KT_SKIP));
 		}
 		counts[pool.outs[i].verdict]++;
 		if (o.json_dir && (e = kt_runner_write_json(o.json_dir, &jobs[i], &pool.outs[i]))) {
@@ -649,10 +600,7 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 	/* a run where nothing ran is not a pass: CI must not go green on it */
 	if (counts[KT_SKIP] == n && !kt_cancelled())
 		fprintf(stderr, "ktstr: every test was skipped; nothing ran\n");
-	rc = kt_cancelled() ? kt_cancel_exit_code()
-	     : (counts[KT_FAIL] || counts[KT_ERROR]) ? 1
-	     : lost ? KT_EXIT_CANT_WRITE
-	     : counts[KT_SKIP] == n ? KT_EXIT_ALL_SKIPPED : 0;
+	rc = kt_runner_exit_code(pool.outs, n, lost);
 	for (size_t i = 0; i < n; i++)
 		kt_outcome_release(&pool.outs[i]);
 	free(pool.outs);

@@ -39,9 +39,9 @@ int kt_read_file(const char *path, char **out, size_t *len)
 	struct kt_buf b = { 0 };
 	char chunk[8192];
 	ssize_t n;
-	int fd, err = 0;
+	int err = 0;
+	KT_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -58,7 +58,6 @@ int kt_read_file(const char *path, char **out, size_t *len)
 		if (err)
 			break;
 	}
-	close(fd);
 	if (!err)
 		err = kt_buf_append(&b, "", 1);
 	if (err) {
@@ -71,22 +70,44 @@ int kt_read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+void kt_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+	*fd = -1;
+}
+
+void kt_close_pairp(int (*p)[2])
+{
+	kt_closep(&(*p)[0]);
+	kt_closep(&(*p)[1]);
+}
+
+void kt_closedirp(DIR **d)
+{
+	if (*d) {
+		int saved = errno;
+
+		closedir(*d);
+		errno = saved;
+	}
+	*d = NULL;
+}
+
 int kt_read_line(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
-	int fd;
+	KT_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, size - 1);
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
+	if (n < 0)
+		return -errno;
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
@@ -184,8 +205,9 @@ int kt_mkdir_p(const char *path, mode_t mode)
 static int rm_rf_at(int parent, const char *name, dev_t dev)
 {
 	struct stat st;
-	int fd, err = 0;
-	DIR *d;
+	int err = 0;
+	KT_AUTOCLOSE int fd = -1;
+	KT_AUTODIR DIR *d = NULL;
 	struct dirent *de;
 
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -198,10 +220,9 @@ static int rm_rf_at(int parent, const char *name, dev_t dev)
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	if (!d)
 		return -errno;
-	}
+	fd = -1;	/* the stream owns it now */
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -210,7 +231,7 @@ static int rm_rf_at(int parent, const char *name, dev_t dev)
 		if (e && !err)
 			err = e;
 	}
-	closedir(d);
+	kt_closedirp(&d);	/* before the next level up opens its own */
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !err)
 		err = -errno;
 	return err;
@@ -308,21 +329,18 @@ void kt_unpin_self(void)
 
 int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid)
 {
-	int errpipe[2], e = 0, status;
+	KT_AUTOCLOSE_PAIR int errpipe[2] = { -1, -1 };
+	int e = 0, status;
 	ssize_t n;
 
 	/* the pipe closes on a successful exec; an exec error is written to it */
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		return -errno;
 	*pid = fork();
-	if (*pid < 0) {
-		e = -errno;
-		close(errpipe[0]);
-		close(errpipe[1]);
-		return e;
-	}
+	if (*pid < 0)
+		return -errno;
 	if (*pid == 0) {
-		close(errpipe[0]);
+		kt_closep(&errpipe[0]);
 		if (setup)
 			setup(arg);
 		execvp(argv[0], argv);
@@ -331,10 +349,9 @@ int kt_spawn(char *const argv[], void (*setup)(void *arg), void *arg, pid_t *pid
 			_exit(127);
 		_exit(127);
 	}
-	close(errpipe[1]);
+	kt_closep(&errpipe[1]);	/* else the read never sees the exec's close */
 	while ((n = read(errpipe[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
-	close(errpipe[0]);
 	if (n == (ssize_t)sizeof(e)) {
 		while (waitpid(*pid, &status, 0) < 0 && errno == EINTR)
 			;

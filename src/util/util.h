@@ -6,11 +6,39 @@
 #ifndef KTSTR_UTIL_H
 #define KTSTR_UTIL_H
 
+#include <dirent.h>
 #include <ktstr/common.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+/*
+ * Scope-bound file descriptors, as KT_AUTOFREE is for memory:
+ *
+ *     KT_AUTOCLOSE int fd = open(...);
+ *     if (fd < 0) return -errno;          // nothing to close
+ *     ...                                 // every return closes fd
+ *     return kt_take_fd(fd);              // or hand it to the caller
+ *
+ * A negative value is "no descriptor".  errno survives the close, so a
+ * `return -errno` after a failed call still reports that call's error.
+ */
+void kt_closep(int *fd);
+#define KT_AUTOCLOSE __attribute__((cleanup(kt_closep)))
+#define kt_take_fd(fd)                 \
+	({                             \
+		int _kt_fd = (fd);     \
+		(fd) = -1;             \
+		_kt_fd;                \
+	})
+/* Both ends of a pipe: KT_AUTOCLOSE_PAIR int p[2] = { -1, -1 }; either
+ * end may be closed early (or taken) by setting it to -1. */
+void kt_close_pairp(int (*p)[2]);
+#define KT_AUTOCLOSE_PAIR __attribute__((cleanup(kt_close_pairp)))
+/* A directory stream closed when it leaves scope (NULL: none). */
+void kt_closedirp(DIR **d);
+#define KT_AUTODIR __attribute__((cleanup(kt_closedirp)))
 
 /* Read a whole file into a NUL-terminated malloc'd buffer (*len optional). */
 int kt_read_file(const char *path, char **out, size_t *len);

@@ -33,7 +33,7 @@ static void failed_outcome(struct kt_job *job, struct kt_outcome *o)
 	memset(job, 0, sizeof(*job));
 	memset(o, 0, sizeof(*o));
 	job->name = strdup("fault_stall/slice1ms");
-	job->request = json_pack("{s:[s]}", "flags", "slice1ms");
+	assert_int_equal(kt_strlist_add(&job->request.flags, "slice1ms"), 0);
 	job->topo = (struct kt_topo_spec){ .numa_nodes = 1, .llcs = 2, .cores = 2, .threads = 1 };
 	o->verdict = KT_FAIL;
 	o->reason = strdup("cg_0: worker 3 stuck for 2100 ms (limit 2000)");
