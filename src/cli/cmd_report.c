@@ -154,6 +154,10 @@ static int write_outputs(const char *out, json_t *docs, size_t *counts)
 		outs[i].reason = (char *)json_string_value(json_object_get(d, "reason"));
 		outs[i].summary = (char *)json_string_value(json_object_get(res, "summary"));
 		outs[i].wall_s = json_number_value(json_object_get(json_object_get(d, "timings"), "wall_s"));
+		outs[i].host_wait_pct = json_is_number(json_object_get(json_object_get(d, "timings"),
+									"host_cpu_wait_pct"))
+			? json_number_value(json_object_get(json_object_get(d, "timings"), "host_cpu_wait_pct"))
+			: -1;
 		outs[i].doc = d;
 		counts[outs[i].verdict]++;
 		if (kt_runner_write_json(jdir, &jobs[i], &outs[i]))

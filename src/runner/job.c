@@ -185,6 +185,9 @@ void kt_runner_judge(const struct kt_job *job, char *text, char *err, struct kt_
 	json_object_set_new(doc, "timings",
 			    json_pack("{s:f,s:f,s:f}", "wall_s", out->wall_s, "guest_boot_ms",
 				      boot_ms, "guest_run_ms", guest_ms));
+	if (out->host_wait_pct >= 0)
+		json_object_set_new(json_object_get(doc, "timings"), "host_cpu_wait_pct",
+				    json_real(out->host_wait_pct));
 }
 
 int kt_runner_exit_code(const struct kt_outcome *outs, size_t n, bool lost)
@@ -231,6 +234,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 	int e;
 
 	memset(out, 0, sizeof(*out));
+	out->host_wait_pct = -1;
 	doc = doc_new(job);
 	out->doc = doc ? doc : json_object();
 	doc = out->doc;
@@ -276,6 +280,8 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		cfg.files = files;
 		cfg.n_files = nf;
 		e = kt_vm_run(&cfg, &vr, &err);
+		if (!e)
+			out->host_wait_pct = vr.host_wait_pct;
 		if (!e && vr.outcome == KT_VM_OK)
 			text = kt_take_ptr(vr.result_json);
 		else if (!e && vr.outcome == KT_VM_TOPOLOGY)

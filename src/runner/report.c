@@ -34,6 +34,11 @@ void kt_runner_print(FILE *f, const struct kt_job *job, const struct kt_outcome 
 		fprintf(f, "  %s", o->summary);
 	if (o->verdict == KT_SKIP && o->reason)
 		fprintf(f, "  (%s)", o->reason);
+	if (o->host_wait_pct >= KT_HOST_OVERLOADED_PCT)
+		fprintf(f, "  [host overloaded: QEMU waited %.0f %% of its time for a CPU; "
+			"timing checks had little power, rerun with fewer VMs at once]", o->host_wait_pct);
+	else if (o->host_wait_pct >= KT_HOST_BUSY_PCT)
+		fprintf(f, "  [host busy: QEMU waited %.0f %% of its time for a CPU]", o->host_wait_pct);
 	fputc('\n', f);
 	if (!bad && !verbose)
 		return;

@@ -79,7 +79,19 @@ struct kt_outcome {
 	double wall_s;
 	bool env_error;			/* the host could not give the declared machine */
 	bool proto_error;		/* the guest speaks another protocol version */
+	double host_wait_pct;		/* share of QEMU's runnable time spent waiting for
+					 * a host CPU, %; -1 unknown or no VM */
 };
+
+/*
+ * From this share of its runnable time waiting for a host CPU on, a VM's
+ * verdict line says the host was busy; from the second, that its timing
+ * checks (stuck, gaps, CPU shares, work conservation) had lost power,
+ * both ways: on a 2-core host running 5 VMs and builds (QEMU waiting
+ * ~55 %), healthy schedulers failed and broken ones passed.
+ */
+#define KT_HOST_BUSY_PCT 25.0
+#define KT_HOST_OVERLOADED_PCT 50.0
 void kt_outcome_release(struct kt_outcome *o);
 
 /* Shared VM settings for all jobs of a run. */

@@ -103,6 +103,49 @@ static void test_junit_carries_whole_verdict(void **state)
 	kt_job_release(&job);
 }
 
+static char *line_of(const struct kt_job *job, const struct kt_outcome *o)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	assert_non_null(m);
+	kt_runner_print(m, job, o, false);
+	fclose(m);
+	return text;
+}
+
+/* The verdict line says when the host slowed the guest down, and how much. */
+static void test_verdict_line_names_host_load(void **state)
+{
+	struct kt_job job;
+	struct kt_outcome o;
+	char *line;
+
+	failed_outcome(&job, &o);
+	o.host_wait_pct = -1;		/* unknown: nothing said */
+	line = line_of(&job, &o);
+	assert_null(strstr(line, "host"));
+	free(line);
+	o.host_wait_pct = 10;		/* a quiet host: nothing said */
+	line = line_of(&job, &o);
+	assert_null(strstr(line, "host"));
+	free(line);
+	o.host_wait_pct = 31.6;
+	line = line_of(&job, &o);
+	assert_non_null(strstr(line, "[host busy: QEMU waited 32 % of its time for a CPU]\n"));
+	free(line);
+	o.host_wait_pct = 71;
+	line = line_of(&job, &o);
+	assert_non_null(strstr(line, "[host overloaded: QEMU waited 71 % of its time for a CPU; "
+				     "timing checks had little power"));
+	/* on the verdict line itself, not among the details below it */
+	assert_true(strstr(line, "host overloaded") < strchr(line, '\n'));
+	free(line);
+	kt_outcome_release(&o);
+	kt_job_release(&job);
+}
+
 static void test_output_paths_checked(void **state)
 {
 	char dir[] = "/tmp/ktstr-unit-out-XXXXXX";
@@ -128,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_tap_carries_whole_verdict),
 		cmocka_unit_test(test_junit_carries_whole_verdict),
 		cmocka_unit_test(test_output_paths_checked),
+		cmocka_unit_test(test_verdict_line_names_host_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
