@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <ktstr/vm.h>
 
+#include "runner/runner.h"	/* kt_host_env(): the environment, read once */
+
 /* Exit codes; documented in README.md. */
 enum {
 	KT_EXIT_OK = 0,

@@ -220,6 +220,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		size_t nf = 0;
 		char *reqtext = json_dumps(job->request, JSON_COMPACT);
 		struct kt_vm_config cfg = {
+			.host = &kt_host_env()->vm,
 			.kernel = &env->kernel,
 			.topo = job->topo,
 			.memory_mb = job->memory_mb,
@@ -253,6 +254,11 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		cfg.n_files = nf;
 		e = kt_vm_run(&cfg, &vr, &err);
 		free(reqtext);
+		if (!e && kt_host_env()->timing) {
+			KT_AUTOFREE char *timing = kt_vm_timing_describe(&vr);
+
+			fprintf(stderr, "ktstr: timing: %s\n", timing ? timing : "out of memory");
+		}
 		if (!e && vr.outcome == KT_VM_OK)
 			text = kt_take_ptr(vr.result_json);
 		else if (!e && vr.outcome == KT_VM_TOPOLOGY)

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <ktstr/test.h>
 #include <ktstr/vm.h>
+#include <limits.h>
 
 #include "guest/guest.h"
 
@@ -19,6 +20,18 @@
 #define KT_EXIT_NO_SCHEDULER 66	/* a scheduler binary under test was not found */
 #define KT_EXIT_CANT_WRITE 73	/* a result file asked for cannot be written */
 #define KT_EXIT_ALL_SKIPPED 77	/* nothing ran: every test was skipped */
+
+/*
+ * The environment variables ktstr documents, read once per process (on
+ * first use, thread-safe) by host_env.c: the one place, with the CLI's own
+ * options, where the environment is read for the library.
+ */
+struct kt_host_env {
+	struct kt_vm_host vm;		/* what the vm module is passed */
+	char cache_dir[PATH_MAX];	/* $XDG_CACHE_HOME/ktstr, else ~/.cache/ktstr */
+	bool timing;			/* $KTSTR_TIMING: say where each VM's time went */
+};
+const struct kt_host_env *kt_host_env(void);
 
 /* NULL-name-terminated table of the guest modes the runner provides. */
 const struct kt_guest_mode *kt_runner_guest_modes(void);

@@ -565,13 +565,13 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		if (kt_kernel_resolve(o.kernel, &env.kernel, &err)) {
+		if (kt_kernel_resolve(&kt_host_env()->vm, o.kernel, &env.kernel, &err)) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
 			rc = o.kernel ? EXIT_USAGE : EXIT_ENV;
 			goto out;
 		}
-		if (kt_accel_resolve(want, env.kernel.image, &env.accel, &err)) {
+		if (kt_accel_resolve(&kt_host_env()->vm, want, env.kernel.image, &env.accel, &err)) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
 			rc = EXIT_ENV;
