@@ -24,12 +24,6 @@
 
 #define KT_CGROUP_DEFAULT_ROOT "/sys/fs/cgroup"
 
-/*
- * Set KT_CGROUP_FAKE_ROOT=1 in the environment to accept a plain directory
- * tree as the root (unit tests of the pure logic).  Never set it for real runs.
- */
-#define KT_CGROUP_FAKE_ENV "KT_CGROUP_FAKE_ROOT"
-
 struct kt_cgroup_manager;
 
 /*

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup_internal.h"
 #include "util/util.h"
 
 #include <ktstr/ktstr.h>
@@ -103,8 +104,7 @@ static void test_direct_cgroup_calls_observed(void **state)
 	assert_int_equal(kt_write_whole(f1, "cpuset cpu\n", 11, 0644), 0);
 	assert_int_equal(kt_write_whole(f2, "", 0, 0644), 0);
 	assert_int_equal(kt_write_whole(f3, "0-3\n", 4, 0644), 0);
-	setenv(KT_CGROUP_FAKE_ENV, "1", 1);
-	assert_int_equal(kt_cgroup_manager_new(root, "ktstr-unit", &m), 0);
+	assert_int_equal(kt_cg_manager_new(root, "ktstr-unit", true, &m), 0);
 	kt_cgroup_manager_observe(m, collect, t);
 	assert_int_equal(kt_cgroup_create(m, "cg_0"), 0);
 	assert_int_equal(kt_cpuset_parse("0-1", &set, NULL), 0);
@@ -120,7 +120,6 @@ static void test_direct_cgroup_calls_observed(void **state)
 	assert_string_equal(kt_timeline_get(t, 2, &at), "cpuset of cg_0 cleared");
 	kt_cpuset_free(set);
 	kt_cgroup_manager_free(m);
-	unsetenv(KT_CGROUP_FAKE_ENV);
 	kt_rm_rf(root);
 }
 
