@@ -31,13 +31,14 @@ const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms
 
 /* ---- context ----------------------------------------------------------- */
 
-struct kt_ctx;
-
-/* Scheduler liveness hook, installed by whoever started the scheduler:
- * returns true while it is healthy, else false with *why (malloc'd). */
-typedef bool (*kt_sched_alive_fn)(struct kt_ctx *ctx, char **why);
-
-/* The guide's Ctx.  Durations are milliseconds. */
+/*
+ * The guide's Ctx.  Durations are milliseconds.  The runner makes it and
+ * hands it to the test body; ktstr's own state (timeline, flag profile,
+ * scheduler hooks, abort state) sits behind `state`, which only the
+ * library touches.  A ctx built by hand ({ 0 } plus the guide's fields)
+ * works without it: no timeline, no scheduler, nothing watched.
+ */
+struct kt_ctx_state;
 struct kt_ctx {
 	struct kt_cgroup_manager *cgroups;	/* create/remove/cpuset/move */
 	const struct kt_topology *topo;		/* CPU topology queries */
@@ -48,28 +49,25 @@ struct kt_ctx {
 	struct kt_work_type work_type_override;	/* .kind UNSET = no override */
 	struct kt_assert assert;		/* merged checks for this run */
 	bool wait_for_map_write;		/* scheduler fault armed by a map write */
-	/* ktstr additions */
-	struct kt_timeline *timeline;		/* every op, step and finding */
-	const char *const *flags;		/* active flag profile (NULL-terminated) */
-	kt_sched_alive_fn sched_alive;		/* NULL when no scheduler */
-	void *sched_data;
-	char *abort_reason;			/* set once a failure is certain (malloc'd) */
-	bool abort_reported;			/* abort_reason is in a result already */
-	/* Called once when kt_ctx_sleep ends a test early because a worker is
-	 * stuck past max_gap_ms (the runner stops the scheduler here, so the
-	 * stuck workers can run, report and exit).  May be NULL. */
-	void (*on_abort)(struct kt_ctx *ctx);
-	struct kt_ctx_watch *watch;		/* internal: workers kt_ctx_sleep watches */
+	struct kt_ctx_state *state;		/* ktstr's own: opaque, NULL for none */
 };
+
+/* The run's timeline (every op, step and finding), for a body's own
+ * entries with kt_timeline_add; NULL (which kt_timeline_add accepts) when
+ * the ctx has none. */
+struct kt_timeline *kt_ctx_timeline(const struct kt_ctx *ctx);
+/* Why the run is certain to fail (a worker stuck or dead, the scheduler
+ * gone), once kt_ctx_sleep or kt_ctx_sched_ok found out; else NULL. */
+const char *kt_ctx_abort_reason(const struct kt_ctx *ctx);
 
 /* Sleep for ms, watching the scheduler and every running worker spawned
  * through this ctx: if the scheduler dies, or a worker makes no progress for
  * longer than ctx->assert.max_gap_ms, the failure is certain and the sleep
- * ends at once with ctx->abort_reason set.  Returns 0, or -ECANCELED. */
+ * ends at once with kt_ctx_abort_reason() set.  Returns 0, or -ECANCELED. */
 int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms);
 /* Free what the scenario layer attached to ctx (watch list, abort reason). */
 void kt_ctx_release(struct kt_ctx *ctx);
-/* Check the scheduler now; false (and abort_reason set) if it is gone. */
+/* Check the scheduler now; false (and the abort reason set) if it is gone. */
 bool kt_ctx_sched_ok(struct kt_ctx *ctx);
 /* A failed result carrying a message (for errors in scenario code). */
 struct kt_assert_result *kt_ctx_fail(struct kt_ctx *ctx, const char *fmt, ...)

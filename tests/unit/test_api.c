@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup_internal.h"
+#include "scenario/ctx_state.h"
 #include "util/util.h"
 
 #include <ktstr/ktstr.h>
@@ -71,16 +72,17 @@ static void test_llc_aligned_vs_spec(void **state)
 
 static void test_setup_cgroups_without_guard(void **state)
 {
-	struct kt_ctx ctx = { 0 };
+	struct kt_ctx_state st = { .timeline = kt_timeline_new() };
+	struct kt_ctx ctx = { .state = &st };
 	struct kt_workload_config wl = { .num_workers = 1 };
 	struct kt_handle_list *h = NULL;
 	double at;
 
-	ctx.timeline = kt_timeline_new();
 	assert_int_equal(kt_setup_cgroups(&ctx, 1, &wl, &h, NULL), -EINVAL);
-	assert_int_equal(kt_timeline_count(ctx.timeline), 1);
-	assert_non_null(strstr(kt_timeline_get(ctx.timeline, 0, &at), "guard argument is NULL"));
-	kt_timeline_free(ctx.timeline);
+	assert_int_equal(kt_timeline_count(kt_ctx_timeline(&ctx)), 1);
+	assert_non_null(strstr(kt_timeline_get(kt_ctx_timeline(&ctx), 0, &at),
+			       "guard argument is NULL"));
+	kt_timeline_free(st.timeline);
 }
 
 static void collect(void *arg, const char *what)
