@@ -47,7 +47,7 @@ struct kt_kernel {
 	char *version;		/* release string when known, else NULL */
 	char *vmlinux_h;	/* BTF-generated header when cached, else NULL */
 };
-void kt_kernel_release(struct kt_kernel *k);
+KT_API void kt_kernel_release(struct kt_kernel *k);
 
 /*
  * Find the kernel to boot: `arg` (a bzImage/vmlinux file, a kernel build
@@ -57,22 +57,22 @@ void kt_kernel_release(struct kt_kernel *k);
  * (not a kernel) or -EINVAL (config lacks an option) with *err a one-line
  * message saying what to do.
  */
-int kt_kernel_resolve(const struct kt_vm_host *host, const char *arg, struct kt_kernel *out,
-		      char **err);
+KT_API int kt_kernel_resolve(const struct kt_vm_host *host, const char *arg, struct kt_kernel *out,
+			     char **err);
 /* Options a config must have; NULL-terminated. */
-extern const char *const kt_kernel_required_options[];
+KT_API extern const char *const kt_kernel_required_options[];
 
 /* ---- accelerator ------------------------------------------------------ */
 
 enum kt_accel { KT_ACCEL_AUTO = 0, KT_ACCEL_KVM, KT_ACCEL_TCG };
-int kt_accel_parse(const char *s, enum kt_accel *out);
-const char *kt_accel_name(enum kt_accel a);
+KT_API int kt_accel_parse(const char *s, enum kt_accel *out);
+KT_API const char *kt_accel_name(enum kt_accel a);
 /* Run a few instructions in a throwaway KVM VM: 0 when KVM works at all. */
-int kt_vm_probe_kvm(void);
+KT_API int kt_vm_probe_kvm(void);
 /* Resolve AUTO by probing (ioctl probe, then a cached boot probe of
  * `kernel`); KVM requested but unusable is -ENODEV with *err set. */
-int kt_accel_resolve(const struct kt_vm_host *host, enum kt_accel want, const char *kernel,
-		     enum kt_accel *out, char **err);
+KT_API int kt_accel_resolve(const struct kt_vm_host *host, enum kt_accel want, const char *kernel,
+			    enum kt_accel *out, char **err);
 
 /* ---- QEMU and the machine it is asked for ------------------------------- */
 
@@ -83,16 +83,17 @@ struct kt_qemu_info {
 };
 /* Find and probe it (version; cached per path, mtime and size).  -ENOENT
  * (not found) or -ENOEXEC (no version) with *err saying what to do. */
-int kt_qemu_probe(const struct kt_vm_host *host, struct kt_qemu_info *out, char **err);
+KT_API int kt_qemu_probe(const struct kt_vm_host *host, struct kt_qemu_info *out, char **err);
 /* "QEMU emulator version 10.0.2 (...)" -> 10, 0, 2; -EINVAL if absent. */
-int kt_qemu_parse_version(const char *text, unsigned *major, unsigned *minor, unsigned *micro);
+KT_API int kt_qemu_parse_version(const char *text, unsigned *major, unsigned *minor,
+				 unsigned *micro);
 
 enum kt_cpu_vendor { KT_VENDOR_OTHER = 0, KT_VENDOR_INTEL, KT_VENDOR_AMD };
 /* From a vendor_id string ("GenuineIntel", "AuthenticAMD", "HygonGenuine"). */
-enum kt_cpu_vendor kt_cpu_vendor_parse(const char *vendor_id);
-const char *kt_cpu_vendor_name(enum kt_cpu_vendor v);
+KT_API enum kt_cpu_vendor kt_cpu_vendor_parse(const char *vendor_id);
+KT_API const char *kt_cpu_vendor_name(enum kt_cpu_vendor v);
 /* This machine's vendor (/proc/cpuinfo): what `-cpu host` shows a guest. */
-enum kt_cpu_vendor kt_host_cpu_vendor(void);
+KT_API enum kt_cpu_vendor kt_host_cpu_vendor(void);
 
 /* The machine a topology is booted as. */
 struct kt_vm_machine {
@@ -110,20 +111,20 @@ struct kt_vm_machine {
  * version and vendor.  -EOPNOTSUPP with *why (reason and fix) when the
  * engine cannot boot it at all.  Pure: no QEMU is run.
  */
-int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
-		       const struct kt_qemu_info *q, enum kt_cpu_vendor host_vendor,
-		       const char *cpu_model, struct kt_vm_machine *m, char **why);
+KT_API int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
+			      const struct kt_qemu_info *q, enum kt_cpu_vendor host_vendor,
+			      const char *cpu_model, struct kt_vm_machine *m, char **why);
 /* Probe QEMU, then plan with this host's vendor and host->cpu_model. */
-int kt_vm_machine_for(const struct kt_vm_host *host, const struct kt_topo_spec *t,
-		      enum kt_accel accel, struct kt_qemu_info *q, struct kt_vm_machine *m,
-		      char **why);
+KT_API int kt_vm_machine_for(const struct kt_vm_host *host, const struct kt_topo_spec *t,
+			     enum kt_accel accel, struct kt_qemu_info *q, struct kt_vm_machine *m,
+			     char **why);
 /* Rough seconds from launch to result for a trivial command (measured
  * figures, interpolated); a guide for choosing topologies. */
-double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
-			     const struct kt_qemu_info *q);
+KT_API double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
+				    const struct kt_qemu_info *q);
 /* "QEMU 10.0.2 (/usr/bin/...), TCG, -cpu X (AMD vendor), one socket per LLC" */
-char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
-			     const struct kt_vm_machine *m);
+KT_API char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
+				    const struct kt_vm_machine *m);
 
 /* ---- initramfs -------------------------------------------------------- */
 
@@ -140,9 +141,9 @@ struct kt_initramfs_file {
  * shared-library closure of every ELF among them.  *path is the cached
  * archive (malloc'd).
  */
-int kt_initramfs_base(const struct kt_vm_host *host, const char *init_binary,
-		      const struct kt_initramfs_file *files, size_t n_files, char **path,
-		      char **err);
+KT_API int kt_initramfs_base(const struct kt_vm_host *host, const char *init_binary,
+			     const struct kt_initramfs_file *files, size_t n_files, char **path,
+			     char **err);
 
 /* ---- launch ----------------------------------------------------------- */
 
@@ -186,26 +187,26 @@ struct kt_vm_result {
 	double guest_init_ms;		/* guest uptime when its init ran; < 0: unknown */
 	char *topology_error;		/* KT_VM_TOPOLOGY: what differs, on which QEMU */
 };
-void kt_vm_result_release(struct kt_vm_result *r);
-const char *kt_vm_outcome_name(enum kt_vm_outcome o);
+KT_API void kt_vm_result_release(struct kt_vm_result *r);
+KT_API const char *kt_vm_outcome_name(enum kt_vm_outcome o);
 /* Where a run's wall time went, one line without a newline (malloc'd):
  * "host prep 12.0 ms, QEMU start to result 1800.0 ms (...), ...". */
-char *kt_vm_timing_describe(const struct kt_vm_result *r);
+KT_API char *kt_vm_timing_describe(const struct kt_vm_result *r);
 
 /* QEMU argv for a config (NULL-terminated, malloc'd strings). */
-int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const char *rundir,
-		    char ***argv);
-void kt_vm_argv_free(char **argv);
+KT_API int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const char *rundir,
+			   char ***argv);
+KT_API void kt_vm_argv_free(char **argv);
 
 /* Boot, run, collect.  Returns 0 when the VM ran (see res->outcome), or
  * -errno with *err for host-side failures (QEMU missing, temp dir...). */
-int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
+KT_API int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
 
 /* For a guest result that reports a topology mismatch: its message plus
  * the QEMU, accelerator, CPU model and layout used (malloc'd). */
-char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_json);
+KT_API char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_json);
 
 /* The last `lines` lines of a text (pointer into it). */
-const char *kt_text_tail(const char *text, unsigned lines);
+KT_API const char *kt_text_tail(const char *text, unsigned lines);
 
 #endif
