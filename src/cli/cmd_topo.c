@@ -15,11 +15,10 @@
  * it works for the default kernel (none found: TCG). */
 static enum kt_accel list_accel(void)
 {
+	const struct kt_vm_host *host = &kt_host_env()->vm;
 	struct kt_kernel k = { 0 };
 	enum kt_accel a = KT_ACCEL_TCG;
 	char *err = NULL;
-
-	const struct kt_vm_host *host = &kt_host_env()->vm;
 
 	if (kt_kernel_resolve(host, NULL, &k, &err) == 0 &&
 	    kt_accel_resolve(host, KT_ACCEL_AUTO, k.image, &a, &err))

@@ -276,8 +276,8 @@ static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_
 		(*labels)[k] = component(env->kernel.version ? env->kernel.version
 					 : strrchr(env->kernel.image, '/') ? strrchr(env->kernel.image, '/') + 1
 					 : env->kernel.image);
-		if (need_boot && kt_accel_resolve(&kt_host_env()->vm, want, env->kernel.image, &env->accel,
-						   &err)) {
+		if (need_boot && kt_accel_resolve(&kt_host_env()->vm, want, env->kernel.image,
+						  &env->accel, &err)) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
 			return EXIT_ENV;

@@ -82,8 +82,8 @@ static int add_elf_and_closure(struct manifest *m, const char *guest, const char
 	}
 	/*
 	 * The closure was resolved on the host through the binary's own
-	 * search path (RPATH/RUNPATH, the host's LD_LIBRARY_PATH, ld.so.conf) and each
-	 * library keeps its host path in the guest; the guest has no
+	 * search path (RPATH/RUNPATH, the host's LD_LIBRARY_PATH, ld.so.conf)
+	 * and each library keeps its host path in the guest; the guest has no
 	 * ld.so.cache, so its loader is told every directory they came from.
 	 */
 	for (size_t i = first; !e && i + 1 < m->pairs.n; i += 2) {

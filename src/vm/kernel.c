@@ -1,8 +1,9 @@
 /*
  * Finding and vetting the kernel to boot: an explicit path (image file,
  * build tree or cache directory), the host's default kernel, or the newest
- * kernel that `ktstr kernel fetch` put in the host's cache.  Checks the file really is a
- * kernel and, when its config is at hand, that it has what ktstr needs.
+ * kernel that `ktstr kernel fetch` put in the host's cache.  Checks the
+ * file really is a kernel and, when its config is at hand, that it has
+ * what ktstr needs.
  * Downloading kernels is scripts/kernel-fetch's job, not this file's.
  */
 #include "vm/vm_internal.h"

@@ -247,10 +247,10 @@ static int boot_probe(const char *qemu, const char *kernel)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		execl(qemu, qemu, "-M", "q35", "-nodefaults", "-no-reboot",
-		       "-display", "none", "-accel", "kvm", "-cpu", "host", "-m", "256", "-kernel",
-		       kernel, "-append", "console=ttyS0 panic=-1 rdinit=/none root=/dev/none",
-		       "-serial", serial, (char *)NULL);
+		execl(qemu, qemu, "-M", "q35", "-nodefaults", "-no-reboot", "-display", "none",
+		      "-accel", "kvm", "-cpu", "host", "-m", "256", "-kernel", kernel, "-append",
+		      "console=ttyS0 panic=-1 rdinit=/none root=/dev/none", "-serial", serial,
+		      (char *)NULL);
 		_exit(127);
 	}
 	deadline = kt_now_ns() + 8000000000ull;

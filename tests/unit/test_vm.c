@@ -217,6 +217,52 @@ static void test_kernel_vetting(void **state)
 	kt_rm_rf(dir);
 }
 
+/* The host's settings come in as arguments: nothing is read from the
+ * environment, whatever it holds. */
+static void test_host_settings(void **state)
+{
+	char dir[] = "/tmp/kt-host-XXXXXX";
+	struct kt_vm_host host = { 0 };
+	struct kt_vm_result r = { .prep_ns = 12500000, .result_ns = 0, .guest_init_ms = 810.5,
+				  .total_ns = 2000000000 };
+	struct kt_qemu_info q;
+	struct kt_kernel k;
+	KT_AUTOFREE char *timing = NULL;
+	char *err = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("KTSTR_KERNEL", "/nonexistent/from-env", 1);
+	setenv("KTSTR_QEMU", "/nonexistent/qemu-from-env", 1);
+	/* no kernel named and an empty cache: nothing found */
+	host.cache_dir = dir;
+	assert_int_equal(kt_kernel_resolve(&host, NULL, &k, &err), -ENOENT);
+	assert_non_null(strstr(err, "no kernel found"));
+	free(err);
+	/* the host's default kernel is the one vetted */
+	host.kernel = "/etc/passwd";
+	assert_int_equal(kt_kernel_resolve(&host, NULL, &k, &err), -ENOEXEC);
+	assert_non_null(strstr(err, "/etc/passwd"));
+	free(err);
+	/* QEMU: the host's, by path or by name on the host's search path */
+	host.qemu = "/nonexistent/qemu";
+	assert_int_equal(kt_qemu_probe(&host, &q, &err), -ENOENT);
+	assert_non_null(strstr(err, "QEMU not found: /nonexistent/qemu"));
+	free(err);
+	host.qemu = NULL;
+	host.search_path = dir;
+	assert_int_equal(kt_qemu_probe(&host, &q, &err), -ENOENT);
+	assert_non_null(strstr(err, "qemu-system-x86_64"));
+	free(err);
+	unsetenv("KTSTR_KERNEL");
+	unsetenv("KTSTR_QEMU");
+	kt_rm_rf(dir);
+
+	/* the timing line is the caller's to print */
+	timing = kt_vm_timing_describe(&r);
+	assert_string_equal(timing, "host prep 12.5 ms, QEMU start to result -1.0 ms (guest kernel "
+			    "reached init at 810.5 ms of its uptime), to QEMU gone 2000.0 ms");
+}
+
 static void test_text_tail(void **state)
 {
 	assert_string_equal(kt_text_tail("a\nb\nc\n", 2), "b\nc\n");
@@ -233,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_elf_closure),
 		cmocka_unit_test(test_elf_closure_lib_path),
 		cmocka_unit_test(test_kernel_vetting),
+		cmocka_unit_test(test_host_settings),
 		cmocka_unit_test(test_text_tail),
 	};
 
