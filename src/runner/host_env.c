@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct kt_host_env host_env;
 static pthread_once_t host_env_once = PTHREAD_ONCE_INIT;
@@ -40,6 +41,9 @@ static void host_env_read(void)
 		.tmpdir = env("TMPDIR"),
 	};
 	host_env.timing = getenv("KTSTR_TIMING") != NULL;
+	host_env.scheduler = env("KTSTR_SCHEDULER");
+	host_env.scheduler_ops = env("KTSTR_SCHEDULER_OPS");
+	host_env.skip_missing = env("KTSTR_SKIP_MISSING") && !strcmp(env("KTSTR_SKIP_MISSING"), "1");
 }
 
 const struct kt_host_env *kt_host_env(void)

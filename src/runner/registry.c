@@ -30,12 +30,12 @@ const struct kt_test_def *kt_runner_find_test(const char *name)
 
 char *kt_runner_sched_binary(const struct kt_scheduler *s)
 {
-	const char *env = getenv("KTSTR_SCHEDULER");
+	const char *override = kt_host_env()->scheduler;
 	KT_AUTOFREE char *dir = NULL;
 	char *p;
 
-	if (env && *env)
-		return access(env, X_OK) == 0 ? strdup(env) : NULL;
+	if (override)
+		return access(override, X_OK) == 0 ? strdup(override) : NULL;
 	if (!s || !s->binary)
 		return NULL;
 	if (strchr(s->binary, '/'))

@@ -23,13 +23,16 @@
 
 /*
  * The environment variables ktstr documents, read once per process (on
- * first use, thread-safe) by host_env.c: the one place, with the CLI's own
- * options, where the environment is read for the library.
+ * first use, thread-safe) by host_env.c, the one place the runner reads
+ * them; the library below gets them as arguments.
  */
 struct kt_host_env {
 	struct kt_vm_host vm;		/* what the vm module is passed */
 	char cache_dir[PATH_MAX];	/* $XDG_CACHE_HOME/ktstr, else ~/.cache/ktstr */
 	bool timing;			/* $KTSTR_TIMING: say where each VM's time went */
+	const char *scheduler;		/* $KTSTR_SCHEDULER: replaces every declared one */
+	const char *scheduler_ops;	/* $KTSTR_SCHEDULER_OPS: the ops name it attaches as */
+	bool skip_missing;		/* $KTSTR_SKIP_MISSING=1: a missing scheduler skips */
 };
 const struct kt_host_env *kt_host_env(void);
 

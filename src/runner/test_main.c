@@ -150,9 +150,7 @@ static bool profile_ok(const struct kt_test_def *d, const struct kt_scheduler *s
 /* The scheduler that replaces every declared one, or NULL. */
 static const char *sched_override(void)
 {
-	const char *env = getenv("KTSTR_SCHEDULER");
-
-	return env && *env ? env : NULL;
+	return kt_host_env()->scheduler;
 }
 
 
@@ -163,11 +161,9 @@ static const char *sched_override(void)
  */
 static const char *sched_expected_ops(const struct kt_scheduler *s)
 {
-	const char *ops = getenv("KTSTR_SCHEDULER_OPS");
-
 	if (!sched_override())
 		return s->name;
-	return ops && *ops ? ops : NULL;
+	return kt_host_env()->scheduler_ops;
 }
 
 /* Why the scheduler binary was not found, in one line. */
@@ -529,7 +525,7 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 		default: fprintf(stderr, usage_text, argv[0]); return EXIT_USAGE;
 		}
 	}
-	if (getenv("KTSTR_SKIP_MISSING") && !strcmp(getenv("KTSTR_SKIP_MISSING"), "1"))
+	if (kt_host_env()->skip_missing)
 		o.skip_missing = true;
 	o.filters = argv + optind;
 	o.n_filters = argc - optind;
