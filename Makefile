@@ -13,9 +13,11 @@ WARN     := -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
 # CFLAGS is the user's (optimisation, debug, sanitizers: `make CFLAGS=-O0`);
 # what the build cannot do without lives in KT_CFLAGS, so overriding
 # CFLAGS never drops the include paths, the language standard or -Werror.
+# Symbols are hidden unless a public header marks them KT_API: libktstr.so
+# exports the public API and nothing else (`make check-exports`).
 CFLAGS   ?= -O2 -g
-KT_CFLAGS := -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -Iinclude -Isrc -MMD -MP \
-            $(shell pkg-config --cflags libbpf jansson 2>/dev/null)
+KT_CFLAGS := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE -Iinclude -Isrc \
+            -MMD -MP $(shell pkg-config --cflags libbpf jansson 2>/dev/null)
 ALL_CFLAGS = $(KT_CFLAGS) $(CFLAGS)
 # libm is linked statically: the few functions used cost far less than
 # shipping its 900 KB shared object in every guest initramfs.
@@ -49,7 +51,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 
 FIXTURE  := $(if $(VMLINUX_H),$(O)/scx_fixture)
 
-.PHONY: all lib cli tests fixture check check-unit check-san san san-bins analyze install clean print-%
+.PHONY: all lib cli tests fixture check check-unit check-lib check-san san san-bins analyze install clean print-%
 all: lib cli $(FIXTURE) tests
 
 lib: $(O)/libktstr.a $(O)/libktstr.so $(O)/libktstr_main.a
@@ -75,8 +77,9 @@ $(O)/libktstr.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# --exclude-libs: the static libm linked in stays private too.
 $(O)/libktstr.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libktstr.so.0 -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libktstr.so.0 -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
 
 $(O)/libktstr_main.a: $(MAIN_OBJ)
 	@rm -f $@
@@ -165,6 +168,12 @@ check-san: san
 
 check-unit: $(UNIT_BIN)
 	./tests/run --unit
+
+# The library's contract (also in check, with the other integration tests):
+# libktstr.so exports exactly the public headers' API, no library module
+# reads the environment or prints, struct kt_ctx keeps ktstr's fields private.
+check-lib: lib
+	KTSTR=$(O)/ktstr ./tests/integration/library.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

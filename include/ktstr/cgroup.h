@@ -24,12 +24,6 @@
 
 #define KT_CGROUP_DEFAULT_ROOT "/sys/fs/cgroup"
 
-/*
- * Set KT_CGROUP_FAKE_ROOT=1 in the environment to accept a plain directory
- * tree as the root (unit tests of the pure logic).  Never set it for real runs.
- */
-#define KT_CGROUP_FAKE_ENV "KT_CGROUP_FAKE_ROOT"
-
 struct kt_cgroup_manager;
 
 /*
@@ -41,10 +35,10 @@ struct kt_cgroup_manager;
  * Returns -ENOTSUP when root is not a cgroup v2 mount, -ENODEV when the
  * cpuset controller is not available there.
  */
-int kt_cgroup_manager_new(const char *root, const char *parent_name,
-			  struct kt_cgroup_manager **out);
+KT_API int kt_cgroup_manager_new(const char *root, const char *parent_name,
+				 struct kt_cgroup_manager **out);
 /* Removes every cgroup under the parent, then the parent.  Accepts NULL. */
-void kt_cgroup_manager_free(struct kt_cgroup_manager *m);
+KT_API void kt_cgroup_manager_free(struct kt_cgroup_manager *m);
 
 /*
  * Report each change made through m (a cpuset set or cleared, a task
@@ -56,26 +50,27 @@ void kt_cgroup_manager_free(struct kt_cgroup_manager *m);
  * nests.
  */
 typedef void (*kt_cgroup_observer_fn)(void *arg, const char *what);
-void kt_cgroup_manager_observe(struct kt_cgroup_manager *m, kt_cgroup_observer_fn fn, void *arg);
-void kt_cgroup_manager_quiet(struct kt_cgroup_manager *m, bool quiet);
+KT_API void kt_cgroup_manager_observe(struct kt_cgroup_manager *m, kt_cgroup_observer_fn fn,
+				      void *arg);
+KT_API void kt_cgroup_manager_quiet(struct kt_cgroup_manager *m, bool quiet);
 KT_DEFINE_FREEP(kt_cgroup_manager)
 
 /* Absolute path of the run's parent cgroup. */
-const char *kt_cgroup_manager_path(const struct kt_cgroup_manager *m);
+KT_API const char *kt_cgroup_manager_path(const struct kt_cgroup_manager *m);
 /* Path involved in the last failing call ("" if none failed yet). */
-const char *kt_cgroup_last_path(const struct kt_cgroup_manager *m);
+KT_API const char *kt_cgroup_last_path(const struct kt_cgroup_manager *m);
 /*
  * How long kt_cgroup_remove() waits for tasks to leave on their own before
  * killing them (default 2 s).  Tests shorten it.
  */
-void kt_cgroup_manager_set_drain_timeout(struct kt_cgroup_manager *m, uint64_t ns);
+KT_API void kt_cgroup_manager_set_drain_timeout(struct kt_cgroup_manager *m, uint64_t ns);
 
 /*
  * Create a cgroup; nested names create missing intermediate cgroups and
  * enable the controllers in their cgroup.subtree_control.  An existing
  * cgroup is not an error (returns 0).
  */
-int kt_cgroup_create(struct kt_cgroup_manager *m, const char *name);
+KT_API int kt_cgroup_create(struct kt_cgroup_manager *m, const char *name);
 /*
  * Remove a cgroup and its children.  Waits (bounded by the drain timeout)
  * for cgroup.events to report "populated 0"; if tasks remain, kills them
@@ -84,35 +79,35 @@ int kt_cgroup_create(struct kt_cgroup_manager *m, const char *name);
  * not be removed.  Never call it on a cgroup holding the caller itself: the
  * caller would be among the killed.
  */
-int kt_cgroup_remove(struct kt_cgroup_manager *m, const char *name);
-bool kt_cgroup_exists(struct kt_cgroup_manager *m, const char *name);
+KT_API int kt_cgroup_remove(struct kt_cgroup_manager *m, const char *name);
+KT_API bool kt_cgroup_exists(struct kt_cgroup_manager *m, const char *name);
 
 /*
  * Write cpuset.cpus.  An empty set is -EINVAL (in cgroup v2 an empty
  * cpuset.cpus means "inherit the parent's", which is what
  * kt_cgroup_clear_cpuset() says explicitly).
  */
-int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
-			 const struct kt_cpuset *set);
-int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name);
+KT_API int kt_cgroup_set_cpuset(struct kt_cgroup_manager *m, const char *name,
+				const struct kt_cpuset *set);
+KT_API int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name);
 /* Write cpu.weight (1..10000; 100 is the kernel's default).  -ENOENT when
  * the cpu controller is not enabled for the cgroup. */
-int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned weight);
+KT_API int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned weight);
 /* Read cpuset.cpus.effective into a new set. */
-int kt_cgroup_get_cpuset(struct kt_cgroup_manager *m, const char *name,
-			 struct kt_cpuset **out);
+KT_API int kt_cgroup_get_cpuset(struct kt_cgroup_manager *m, const char *name,
+				struct kt_cpuset **out);
 
 /*
  * Move a task through cgroup.procs: this moves its whole process (every
  * thread), whichever thread id is given.
  */
-int kt_cgroup_move_task(struct kt_cgroup_manager *m, const char *name, pid_t tid);
+KT_API int kt_cgroup_move_task(struct kt_cgroup_manager *m, const char *name, pid_t tid);
 /* move_task for each; stops at the first failure and returns it. */
-int kt_cgroup_move_tasks(struct kt_cgroup_manager *m, const char *name,
-			 const pid_t *tids, size_t n);
+KT_API int kt_cgroup_move_tasks(struct kt_cgroup_manager *m, const char *name,
+				const pid_t *tids, size_t n);
 /* Pids in cgroup.procs; *pids is malloc'd (NULL when *n == 0). */
-int kt_cgroup_list_pids(struct kt_cgroup_manager *m, const char *name,
-			pid_t **pids, size_t *n);
+KT_API int kt_cgroup_list_pids(struct kt_cgroup_manager *m, const char *name,
+			       pid_t **pids, size_t *n);
 
 /*
  * The scope-bound guard (the guide's CgroupGroup): it remembers cgroups and
@@ -130,16 +125,16 @@ int kt_cgroup_list_pids(struct kt_cgroup_manager *m, const char *name,
 struct kt_cgroup_group;
 
 /* NULL on ENOMEM or when m is NULL. */
-struct kt_cgroup_group *kt_cgroup_group_new(struct kt_cgroup_manager *m);
+KT_API struct kt_cgroup_group *kt_cgroup_group_new(struct kt_cgroup_manager *m);
 /* Create the cgroup and remember it (not remembered if creation fails). */
-int kt_cgroup_group_add(struct kt_cgroup_group *g, const char *name);
+KT_API int kt_cgroup_group_add(struct kt_cgroup_group *g, const char *name);
 /* Remember an existing cgroup (-ENOENT if it does not exist). */
-int kt_cgroup_group_adopt(struct kt_cgroup_group *g, const char *name);
-size_t kt_cgroup_group_count(const struct kt_cgroup_group *g);
+KT_API int kt_cgroup_group_adopt(struct kt_cgroup_group *g, const char *name);
+KT_API size_t kt_cgroup_group_count(const struct kt_cgroup_group *g);
 /* i-th remembered name, NULL when out of range. */
-const char *kt_cgroup_group_name(const struct kt_cgroup_group *g, size_t i);
+KT_API const char *kt_cgroup_group_name(const struct kt_cgroup_group *g, size_t i);
 /* Removes the remembered cgroups, last added first.  Accepts NULL. */
-void kt_cgroup_group_free(struct kt_cgroup_group *g);
+KT_API void kt_cgroup_group_free(struct kt_cgroup_group *g);
 KT_DEFINE_FREEP(kt_cgroup_group)
 
 /*
@@ -149,6 +144,6 @@ KT_DEFINE_FREEP(kt_cgroup_group)
  * removed, or the first -errno met (the others are still attempted);
  * *removed (optional) gets the count either way.
  */
-int kt_cgroup_cleanup_stale(const char *root, bool force, size_t *removed);
+KT_API int kt_cgroup_cleanup_stale(const char *root, bool force, size_t *removed);
 
 #endif

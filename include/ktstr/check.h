@@ -53,11 +53,11 @@ struct kt_assert {
  * conservation on, imbalance 4.0, and the monitor defaults (local DSQ
  * depth 50, stall on, sustained 5 samples).
  */
-struct kt_assert kt_assert_default_checks(void);
+KT_API struct kt_assert kt_assert_default_checks(void);
 /* Layering: a field set in `over` wins over `base`. */
-struct kt_assert kt_assert_merge(const struct kt_assert *base, const struct kt_assert *over);
+KT_API struct kt_assert kt_assert_merge(const struct kt_assert *base, const struct kt_assert *over);
 /* True when any worker check beyond not_starved is set. */
-bool kt_assert_has_worker_checks(const struct kt_assert *a);
+KT_API bool kt_assert_has_worker_checks(const struct kt_assert *a);
 
 /* CPUs tracked by kt_stats.cpus_mask (the topology parser's ceiling). */
 #define KT_STATS_CPU_WORDS 8
@@ -98,48 +98,50 @@ struct kt_assert_result {
 	struct kt_stats stats;
 };
 
-struct kt_assert_result *kt_assert_result_new(void);
-void kt_assert_result_free(struct kt_assert_result *r);
+KT_API struct kt_assert_result *kt_assert_result_new(void);
+KT_API void kt_assert_result_free(struct kt_assert_result *r);
 KT_DEFINE_FREEP(kt_assert_result)
 /* Add a failure detail (printf-style); marks the result failed. */
-void kt_assert_result_fail(struct kt_assert_result *r, const char *fmt, ...)
+KT_API void kt_assert_result_fail(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The same, placed before every detail already there: for a root cause
  * (the scheduler's own reason) found after its symptoms. */
-void kt_assert_result_fail_first(struct kt_assert_result *r, const char *fmt, ...)
+KT_API void kt_assert_result_fail_first(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Add an informational line; does not change the verdict. */
-void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
+KT_API void kt_assert_result_note(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void kt_assert_result_skip(struct kt_assert_result *r, const char *fmt, ...)
+KT_API void kt_assert_result_skip(struct kt_assert_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* dst := dst merged with src: failed if either failed, details appended
  * (deep copies), stats worst-of / summed.  Skipped only if both are skipped;
  * otherwise a skipped side's reason becomes a "skipped: ..." note.  A fresh
  * kt_assert_result_new() is the identity, so results can be folded into one.
  * 0 or -ENOMEM (dst unchanged). */
-int kt_assert_result_merge(struct kt_assert_result *dst, const struct kt_assert_result *src);
+KT_API int kt_assert_result_merge(struct kt_assert_result *dst, const struct kt_assert_result *src);
 
 /* Check one cgroup's reports.  cpuset may be NULL (no isolation check). */
-struct kt_assert_result *kt_assert_cgroup(const struct kt_assert *a,
-					  const struct kt_worker_report *reports, size_t n,
-					  const struct kt_cpuset *cpuset);
+KT_API struct kt_assert_result *kt_assert_cgroup(const struct kt_assert *a,
+						 const struct kt_worker_report *reports, size_t n,
+						 const struct kt_cpuset *cpuset);
 /* Only the not-starved check (the guide's fallback). */
-struct kt_assert_result *kt_assert_not_starved(const struct kt_worker_report *reports, size_t n);
+KT_API struct kt_assert_result *kt_assert_not_starved(const struct kt_worker_report *reports,
+						      size_t n);
 
 /*
  * One-line malloc'd summary of a result's stats for humans, e.g.
  * "workers 8, cpus 4, spread 3.1 %, worst gap 12 ms, migrations 40,
  * p99 wake 180 us".  NULL on ENOMEM.
  */
-char *kt_assert_result_summary(const struct kt_assert_result *r);
+KT_API char *kt_assert_result_summary(const struct kt_assert_result *r);
 
 /*
  * For negative tests: consumes `r` and returns a result that passes only
  * when `r` failed with a detail containing `needle` (the right diagnosis,
  * not just any failure).  The original details are kept as notes.
  */
-struct kt_assert_result *kt_assert_expect_failure(struct kt_assert_result *r, const char *needle);
+KT_API struct kt_assert_result *kt_assert_expect_failure(struct kt_assert_result *r,
+							 const char *needle);
 
 /*
  * Placement over samples of the running workers (kt_wc_*).  The scenario
@@ -168,21 +170,21 @@ struct kt_wc_task {
 	const struct kt_cpuset *allowed;	/* NULL: unknown, not judged */
 };
 struct kt_wc;
-struct kt_wc *kt_wc_new(const struct kt_assert *a);	/* NULL on ENOMEM */
-void kt_wc_free(struct kt_wc *w);
+KT_API struct kt_wc *kt_wc_new(const struct kt_assert *a);	/* NULL on ENOMEM */
+KT_API void kt_wc_free(struct kt_wc *w);
 KT_DEFINE_FREEP(kt_wc)
 /* One sample: t_ms on one clock, idle_ns[c] cumulative idle time of CPU c.
  * Tasks are matched to the previous sample by tid.  0 or -errno. */
-int kt_wc_feed(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks, size_t n,
-	       const uint64_t *idle_ns, unsigned ncpu);
+KT_API int kt_wc_feed(struct kt_wc *w, double t_ms, const struct kt_wc_task *tasks, size_t n,
+		      const uint64_t *idle_ns, unsigned ncpu);
 /* Is a finding certain already? */
-bool kt_wc_violated(const struct kt_wc *w);
+KT_API bool kt_wc_violated(const struct kt_wc *w);
 /* Worst imbalance ratio seen in any window (0: never judged). */
-double kt_wc_max_imbalance(const struct kt_wc *w);
+KT_API double kt_wc_max_imbalance(const struct kt_wc *w);
 /* Add the findings (once) to res.  0 or -ENOMEM. */
-int kt_wc_check(struct kt_wc *w, struct kt_assert_result *res);
+KT_API int kt_wc_check(struct kt_wc *w, struct kt_assert_result *res);
 
 /* Percentile (0..100) of samples, nearest-rank; 0 when n == 0. */
-double kt_stats_percentile(const uint64_t *samples, size_t n, double pct);
+KT_API double kt_stats_percentile(const uint64_t *samples, size_t n, double pct);
 
 #endif

@@ -14,6 +14,13 @@
 #include <stdlib.h>
 
 /*
+ * Marks what libktstr exports.  The library is built with
+ * -fvisibility=hidden, so a function or variable a public header declares
+ * without KT_API is internal (and missing from libktstr.so).
+ */
+#define KT_API __attribute__((visibility("default")))
+
+/*
  * Scope-bound cleanup.  KT_AUTO(type) declares a `struct type *` that is
  * released with type##_free() when the variable leaves scope, on every
  * return path.  Destructors accept NULL.  kt_take_ptr() moves ownership
@@ -52,6 +59,6 @@ static inline void kt_freep(void *p)
 #define KT_UNIQUE(prefix) KT_CONCAT(prefix, __COUNTER__)
 
 /* Monotonic clock in nanoseconds. */
-uint64_t kt_now_ns(void);
+KT_API uint64_t kt_now_ns(void);
 
 #endif

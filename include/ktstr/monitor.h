@@ -31,24 +31,24 @@ struct kt_monitor;
 
 /* Start sampling every period_ms (0 -> 100).  thresholds may be NULL
  * (defaults).  0 or -errno (-ENOENT when no per-CPU source is readable). */
-int kt_monitor_start(const struct kt_assert *thresholds, unsigned period_ms,
-		     struct kt_monitor **out);
+KT_API int kt_monitor_start(const struct kt_assert *thresholds, unsigned period_ms,
+			    struct kt_monitor **out);
 /* Stop the thread (idempotent); samples and findings stay for check/summary. */
-int kt_monitor_stop(struct kt_monitor *m);
-void kt_monitor_free(struct kt_monitor *m);	/* stops it if running */
+KT_API int kt_monitor_stop(struct kt_monitor *m);
+KT_API void kt_monitor_free(struct kt_monitor *m);	/* stops it if running */
 KT_DEFINE_FREEP(kt_monitor)
 
 /* Is a failure already certain?  True once a threshold was violated for
  * the sustained window; *why (optional, malloc'd) says which. Thread-safe. */
-bool kt_monitor_violation(struct kt_monitor *m, char **why);
+KT_API bool kt_monitor_violation(struct kt_monitor *m, char **why);
 
 /* Add the findings to res: one failure per violation, with the samples
  * that showed it; notes for checks the kernel gave no data for.  0 or
  * -ENOMEM. */
-int kt_monitor_check(struct kt_monitor *m, struct kt_assert_result *res);
+KT_API int kt_monitor_check(struct kt_monitor *m, struct kt_assert_result *res);
 
 /* Number of samples taken so far. */
-size_t kt_monitor_nsamples(struct kt_monitor *m);
+KT_API size_t kt_monitor_nsamples(struct kt_monitor *m);
 
 /* kt_monitor_summary_json(m) (jansson json_t *) is in src/monitor/monitor_json.h. */
 

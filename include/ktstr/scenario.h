@@ -19,25 +19,27 @@
 
 /* Timestamped events (ms since the scenario started). */
 struct kt_timeline;
-struct kt_timeline *kt_timeline_new(void);
-void kt_timeline_free(struct kt_timeline *t);
+KT_API struct kt_timeline *kt_timeline_new(void);
+KT_API void kt_timeline_free(struct kt_timeline *t);
 KT_DEFINE_FREEP(kt_timeline)
-void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-size_t kt_timeline_count(const struct kt_timeline *t);
+KT_API void kt_timeline_add(struct kt_timeline *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+KT_API size_t kt_timeline_count(const struct kt_timeline *t);
 /* Now, on the timeline's clock (ms since kt_timeline_new). */
-double kt_timeline_now_ms(const struct kt_timeline *t);
+KT_API double kt_timeline_now_ms(const struct kt_timeline *t);
 /* i-th event: its time (ms since kt_timeline_new) and text. */
-const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms);
+KT_API const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms);
 
 /* ---- context ----------------------------------------------------------- */
 
-struct kt_ctx;
-
-/* Scheduler liveness hook, installed by whoever started the scheduler:
- * returns true while it is healthy, else false with *why (malloc'd). */
-typedef bool (*kt_sched_alive_fn)(struct kt_ctx *ctx, char **why);
-
-/* The guide's Ctx.  Durations are milliseconds. */
+/*
+ * The guide's Ctx.  Durations are milliseconds.  The runner makes it and
+ * hands it to the test body; ktstr's own state (timeline, flag profile,
+ * scheduler hooks, abort state) sits behind `state`, which only the
+ * library touches.  A ctx built by hand ({ 0 } plus the guide's fields)
+ * works without it: no timeline, no scheduler, nothing watched.
+ */
+struct kt_ctx_state;
 struct kt_ctx {
 	struct kt_cgroup_manager *cgroups;	/* create/remove/cpuset/move */
 	const struct kt_topology *topo;		/* CPU topology queries */
@@ -48,68 +50,65 @@ struct kt_ctx {
 	struct kt_work_type work_type_override;	/* .kind UNSET = no override */
 	struct kt_assert assert;		/* merged checks for this run */
 	bool wait_for_map_write;		/* scheduler fault armed by a map write */
-	/* ktstr additions */
-	struct kt_timeline *timeline;		/* every op, step and finding */
-	const char *const *flags;		/* active flag profile (NULL-terminated) */
-	kt_sched_alive_fn sched_alive;		/* NULL when no scheduler */
-	void *sched_data;
-	char *abort_reason;			/* set once a failure is certain (malloc'd) */
-	bool abort_reported;			/* abort_reason is in a result already */
-	/* Called once when kt_ctx_sleep ends a test early because a worker is
-	 * stuck past max_gap_ms (the runner stops the scheduler here, so the
-	 * stuck workers can run, report and exit).  May be NULL. */
-	void (*on_abort)(struct kt_ctx *ctx);
-	struct kt_ctx_watch *watch;		/* internal: workers kt_ctx_sleep watches */
+	struct kt_ctx_state *state;		/* ktstr's own: opaque, NULL for none */
 };
+
+/* The run's timeline (every op, step and finding), for a body's own
+ * entries with kt_timeline_add; NULL (which kt_timeline_add accepts) when
+ * the ctx has none. */
+KT_API struct kt_timeline *kt_ctx_timeline(const struct kt_ctx *ctx);
+/* Why the run is certain to fail (a worker stuck or dead, the scheduler
+ * gone), once kt_ctx_sleep or kt_ctx_sched_ok found out; else NULL. */
+KT_API const char *kt_ctx_abort_reason(const struct kt_ctx *ctx);
 
 /* Sleep for ms, watching the scheduler and every running worker spawned
  * through this ctx: if the scheduler dies, or a worker makes no progress for
  * longer than ctx->assert.max_gap_ms, the failure is certain and the sleep
- * ends at once with ctx->abort_reason set.  Returns 0, or -ECANCELED. */
-int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms);
+ * ends at once with kt_ctx_abort_reason() set.  Returns 0, or -ECANCELED. */
+KT_API int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms);
 /* Free what the scenario layer attached to ctx (watch list, abort reason). */
-void kt_ctx_release(struct kt_ctx *ctx);
-/* Check the scheduler now; false (and abort_reason set) if it is gone. */
-bool kt_ctx_sched_ok(struct kt_ctx *ctx);
+KT_API void kt_ctx_release(struct kt_ctx *ctx);
+/* Check the scheduler now; false (and the abort reason set) if it is gone. */
+KT_API bool kt_ctx_sched_ok(struct kt_ctx *ctx);
 /* A failed result carrying a message (for errors in scenario code). */
-struct kt_assert_result *kt_ctx_fail(struct kt_ctx *ctx, const char *fmt, ...)
+KT_API struct kt_assert_result *kt_ctx_fail(struct kt_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* ---- the guide's helpers ------------------------------------------------ */
 
 /* Workers spawned into cgroups, with the cgroup and its cpuset. */
 struct kt_handle_list;
-void kt_handle_list_free(struct kt_handle_list *l);	/* kills any worker still alive */
+KT_API void kt_handle_list_free(struct kt_handle_list *l);	/* kills any worker still alive */
 KT_DEFINE_FREEP(kt_handle_list)
-size_t kt_handle_list_count(const struct kt_handle_list *l);
-const char *kt_handle_list_cgroup(const struct kt_handle_list *l, size_t i);
-struct kt_workload_handle *kt_handle_list_get(const struct kt_handle_list *l, size_t i);
+KT_API size_t kt_handle_list_count(const struct kt_handle_list *l);
+KT_API const char *kt_handle_list_cgroup(const struct kt_handle_list *l, size_t i);
+KT_API struct kt_workload_handle *kt_handle_list_get(const struct kt_handle_list *l, size_t i);
 /* True for workers left outside every test cgroup (spawn_host). */
-bool kt_handle_list_is_host(const struct kt_handle_list *l, size_t i);
+KT_API bool kt_handle_list_is_host(const struct kt_handle_list *l, size_t i);
 /* The CPUs entry i's isolation is checked against: the union of every
  * effective cpuset its cgroup had while the workers ran (NULL: none). */
-const struct kt_cpuset *kt_handle_list_cpuset(const struct kt_handle_list *l, size_t i);
+KT_API const struct kt_cpuset *kt_handle_list_cpuset(const struct kt_handle_list *l, size_t i);
 
 /* ctx->workers_per_cgroup workers of the default (or overridden) work type. */
-struct kt_workload_config kt_dfl_wl(const struct kt_ctx *ctx);
+KT_API struct kt_workload_config kt_dfl_wl(const struct kt_ctx *ctx);
 /*
  * Create n cgroups "cg_0".."cg_{n-1}", spawn wl in each, move the workers
  * in, start them.  On success *handles and *guard are set; bind the guard
  * to a named KT_AUTO variable so the cgroups live until the scope ends.
  */
-int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_config *wl,
-		     struct kt_handle_list **handles, struct kt_cgroup_group **guard);
+KT_API int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_config *wl,
+			    struct kt_handle_list **handles, struct kt_cgroup_group **guard);
 /*
  * Stop every worker, collect reports, run checks->assert_cgroup per cgroup
  * when worker checks are configured (else not-starved), merge.  Takes
  * ownership of *handles (sets it NULL).
  */
-struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
-					const struct kt_assert *checks);
+KT_API struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
+					       const struct kt_assert *checks);
 /* CpuSpin, Bursty, IoSync, Mixed, YieldHeavy spread across the named
  * cgroups (which must exist), started. */
-int kt_spawn_diverse(struct kt_ctx *ctx, const char *const *cgroup_names, size_t n,
-		     struct kt_handle_list **handles);
+KT_API int kt_spawn_diverse(struct kt_ctx *ctx, const char *const *cgroup_names, size_t n,
+			    struct kt_handle_list **handles);
 
 /* ---- ops and steps ------------------------------------------------------- */
 
@@ -207,12 +206,14 @@ struct kt_step {
  */
 
 /* Run cgroup defs steadily for the duration, then collect and check. */
-struct kt_assert_result *kt_execute_defs(struct kt_ctx *ctx, const struct kt_cgroup_def *defs);
+KT_API struct kt_assert_result *kt_execute_defs(struct kt_ctx *ctx,
+						const struct kt_cgroup_def *defs);
 /* Steps in order (zeroed-terminated array; an entry with neither setup
  * nor ops nor hold ends it), checking the scheduler between steps. */
-struct kt_assert_result *kt_execute_steps(struct kt_ctx *ctx, const struct kt_step *steps);
-struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx, const struct kt_step *steps,
-					       const struct kt_assert *checks);
+KT_API struct kt_assert_result *kt_execute_steps(struct kt_ctx *ctx, const struct kt_step *steps);
+KT_API struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx,
+						      const struct kt_step *steps,
+						      const struct kt_assert *checks);
 
 /* ---- catalog ------------------------------------------------------------- */
 
@@ -251,43 +252,43 @@ struct kt_scenario {
 	struct kt_action action;
 };
 
-const struct kt_scenario *kt_all_scenarios(size_t *n);
-const struct kt_scenario *kt_scenario_find(const char *name);
+KT_API const struct kt_scenario *kt_all_scenarios(size_t *n);
+KT_API const struct kt_scenario *kt_scenario_find(const char *name);
 /* Run a catalog entry: steady (cgroups per num_cgroups/cpuset_mode/works,
  * run for the duration, collect) or its custom function. */
-struct kt_assert_result *kt_scenario_run(const struct kt_scenario *s, struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_run(const struct kt_scenario *s, struct kt_ctx *ctx);
 /* Cpusets for n cgroups under a partition mode (NULL entries = no cpuset). */
-int kt_partition_cpusets(const struct kt_topology *t, struct kt_cpuset_partition p, unsigned n,
-			 struct kt_cpuset ***out, char **err);
+KT_API int kt_partition_cpusets(const struct kt_topology *t, struct kt_cpuset_partition p,
+				unsigned n, struct kt_cpuset ***out, char **err);
 
 /* The canned scenarios, callable from tests. */
-struct kt_assert_result *kt_scenario_steady(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_spread_out(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_steady_llc(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_oversubscribed(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cpuset_apply(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cpuset_clear(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cpuset_resize(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cgroup_add(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cgroup_remove(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_affinity_change(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_affinity_pinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_host_contention(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_nested_steady(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_nested_task_move(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_steady(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_spread_out(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_steady_llc(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_oversubscribed(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cpuset_apply(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cpuset_clear(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cpuset_resize(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cgroup_add(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cgroup_remove(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_affinity_change(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_affinity_pinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_host_contention(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_nested_steady(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_nested_task_move(struct kt_ctx *ctx);
 /* Unpinned forms: placement is the scheduler's job. */
-struct kt_assert_result *kt_scenario_steady_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_steady_llc_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_oversubscribed_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cpuset_apply_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cgroup_add_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cgroup_remove_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_nested_steady_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_cpuset_grow_unpinned(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_llc_local(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_steady_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_steady_llc_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_oversubscribed_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cpuset_apply_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cgroup_add_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cgroup_remove_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_nested_steady_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cpuset_grow_unpinned(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_llc_local(struct kt_ctx *ctx);
 /* Weights: cpu.weight between cgroups, nice between tasks, on one CPU. */
-struct kt_assert_result *kt_scenario_cgroup_weight(struct kt_ctx *ctx);
-struct kt_assert_result *kt_scenario_nice_weight(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_cgroup_weight(struct kt_ctx *ctx);
+KT_API struct kt_assert_result *kt_scenario_nice_weight(struct kt_ctx *ctx);
 
 #endif

@@ -52,22 +52,22 @@ struct kt_sched_run;
  * / <kernel message>", "scheduler exited with status 1 before attaching:
  * <verifier message>").
  */
-int kt_sched_start(const char *binary, const char *const *args, const char *expect_ops,
-		   unsigned attach_timeout_ms, struct kt_sched_run **out, char **err);
-pid_t kt_sched_pid(const struct kt_sched_run *r);
+KT_API int kt_sched_start(const char *binary, const char *const *args, const char *expect_ops,
+			  unsigned attach_timeout_ms, struct kt_sched_run **out, char **err);
+KT_API pid_t kt_sched_pid(const struct kt_sched_run *r);
 /* Healthy: process alive and sched_ext still enabled with its ops.
  * Otherwise false and *why (malloc'd, e.g. "scheduler ejected: runnable
  * task stall (kworker/0:1[25] failed to run for 3.1s)"). */
-bool kt_sched_alive(struct kt_sched_run *r, char **why);
+KT_API bool kt_sched_alive(struct kt_sched_run *r, char **why);
 /* Stop it (SIGTERM, bounded wait, SIGKILL) and wait for sched_ext to go
  * back to "disabled". */
-int kt_sched_stop(struct kt_sched_run *r);
+KT_API int kt_sched_stop(struct kt_sched_run *r);
 /* The same when the verdict is already certain: SIGTERM, and if sched_ext
  * is still on after grace_ms, the kernel is told to disable the BPF
  * scheduler itself (sysrq S; *forced says so), so that stalled workers run
  * and report at once instead of after the scheduler's or the kernel
  * watchdog's timeout. */
-int kt_sched_stop_now(struct kt_sched_run *r, unsigned grace_ms, bool *forced);
+KT_API int kt_sched_stop_now(struct kt_sched_run *r, unsigned grace_ms, bool *forced);
 
 /* What is known about how the scheduler ended, for the verdict. */
 struct kt_sched_diag {
@@ -84,18 +84,18 @@ struct kt_sched_diag {
 					 * from uptime by tens of ms under TCG */
 };
 /* Fill *d (caller releases with kt_sched_diag_release). */
-int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d);
-void kt_sched_diag_release(struct kt_sched_diag *d);
+KT_API int kt_sched_diagnose(struct kt_sched_run *r, struct kt_sched_diag *d);
+KT_API void kt_sched_diag_release(struct kt_sched_diag *d);
 /*
  * Multi-line malloc'd text of a diagnosis for the verdict: a headline
  * ("scheduler ejected at 19073 ms: runnable task stall"), then the kernel's
  * lines, the scheduler's exit report, its output tail and the dump (each
  * section only when present).  NULL on ENOMEM.
  */
-char *kt_sched_diag_format(const struct kt_sched_diag *d);
+KT_API char *kt_sched_diag_format(const struct kt_sched_diag *d);
 /* Path of the file capturing the scheduler's stdout+stderr. */
-const char *kt_sched_output_path(const struct kt_sched_run *r);
-void kt_sched_run_free(struct kt_sched_run *r);	/* stops it if still running */
+KT_API const char *kt_sched_output_path(const struct kt_sched_run *r);
+KT_API void kt_sched_run_free(struct kt_sched_run *r);	/* stops it if still running */
 KT_DEFINE_FREEP(kt_sched_run)
 
 #endif

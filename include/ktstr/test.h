@@ -64,7 +64,7 @@ struct kt_test_def {
 #define KTSTR_TEST(tname, ...) KT_TEST_REGISTER(__COUNTER__, tname, __VA_ARGS__)
 
 /* The test binary's entry point (called by libktstr_main's main()). */
-int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
-		 const struct kt_test_def *const *end);
+KT_API int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
+			const struct kt_test_def *const *end);
 
 #endif

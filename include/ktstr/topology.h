@@ -28,10 +28,10 @@ struct kt_topo_spec {
  * Parse "1n2l4c2t" or a preset name.  On error returns -EINVAL and, if err
  * is non-NULL, stores a malloc'd one-line message naming the input.
  */
-int kt_topo_spec_parse(const char *text, struct kt_topo_spec *out, char **err);
-unsigned kt_topo_spec_cpus(const struct kt_topo_spec *s);
+KT_API int kt_topo_spec_parse(const char *text, struct kt_topo_spec *out, char **err);
+KT_API unsigned kt_topo_spec_cpus(const struct kt_topo_spec *s);
 /* "1n2l4c2t" (truncated to n, always NUL-terminated when n > 0). */
-void kt_topo_spec_format(const struct kt_topo_spec *s, char *buf, size_t n);
+KT_API void kt_topo_spec_format(const struct kt_topo_spec *s, char *buf, size_t n);
 
 struct kt_topo_preset {
 	const char *name;
@@ -39,7 +39,7 @@ struct kt_topo_preset {
 	const char *description;
 };
 /* The built-in presets (static table, *n entries). */
-const struct kt_topo_preset *kt_topo_presets(size_t *n);
+KT_API const struct kt_topo_preset *kt_topo_presets(size_t *n);
 
 /* ---- Topology model --------------------------------------------------- */
 
@@ -50,7 +50,7 @@ struct kt_topology;
  * adjacent, then the cores of an LLC, then LLCs; LLCs are split evenly and
  * in order across NUMA nodes.  NULL on ENOMEM or an invalid spec.
  */
-struct kt_topology *kt_topology_from_spec(const struct kt_topo_spec *s);
+KT_API struct kt_topology *kt_topology_from_spec(const struct kt_topo_spec *s);
 
 /*
  * Read the topology under root ("/" for this machine, or a fake tree):
@@ -59,32 +59,32 @@ struct kt_topology *kt_topology_from_spec(const struct kt_topo_spec *s);
  * cache (else the highest level present, else one LLC for all CPUs).  LLC
  * and core indexes are dense and ordered by their lowest CPU.
  */
-int kt_topology_from_sysfs(const char *root, struct kt_topology **out);
+KT_API int kt_topology_from_sysfs(const char *root, struct kt_topology **out);
 
-void kt_topology_free(struct kt_topology *t);
+KT_API void kt_topology_free(struct kt_topology *t);
 KT_DEFINE_FREEP(kt_topology)
 
 /* All online CPUs, sorted. */
-const unsigned *kt_topo_all_cpus(const struct kt_topology *t, size_t *n);
-struct kt_cpuset *kt_topo_all_cpuset(const struct kt_topology *t);
+KT_API const unsigned *kt_topo_all_cpus(const struct kt_topology *t, size_t *n);
+KT_API struct kt_cpuset *kt_topo_all_cpuset(const struct kt_topology *t);
 /* All CPUs except the last (kept for the root cgroup) when there are > 2. */
-const unsigned *kt_topo_usable_cpus(const struct kt_topology *t, size_t *n);
-struct kt_cpuset *kt_topo_usable_cpuset(const struct kt_topology *t);
+KT_API const unsigned *kt_topo_usable_cpus(const struct kt_topology *t, size_t *n);
+KT_API struct kt_cpuset *kt_topo_usable_cpuset(const struct kt_topology *t);
 /* One cpuset per LLC, in LLC index order; free with kt_cpuset_array_free. */
-struct kt_cpuset **kt_topo_split_by_llc(const struct kt_topology *t, size_t *n);
-void kt_cpuset_array_free(struct kt_cpuset **a, size_t n);
+KT_API struct kt_cpuset **kt_topo_split_by_llc(const struct kt_topology *t, size_t *n);
+KT_API void kt_cpuset_array_free(struct kt_cpuset **a, size_t n);
 
-unsigned kt_topo_num_llcs(const struct kt_topology *t);
-unsigned kt_topo_total_cpus(const struct kt_topology *t);
+KT_API unsigned kt_topo_num_llcs(const struct kt_topology *t);
+KT_API unsigned kt_topo_total_cpus(const struct kt_topology *t);
 /* Nodes that hold at least one online CPU. */
-unsigned kt_topo_num_numa_nodes(const struct kt_topology *t);
+KT_API unsigned kt_topo_num_numa_nodes(const struct kt_topology *t);
 /* Maxima over LLCs / cores (machines need not be uniform). */
-unsigned kt_topo_cores_per_llc(const struct kt_topology *t);
-unsigned kt_topo_threads_per_core(const struct kt_topology *t);
-bool kt_topo_has_smt(const struct kt_topology *t);
+KT_API unsigned kt_topo_cores_per_llc(const struct kt_topology *t);
+KT_API unsigned kt_topo_threads_per_core(const struct kt_topology *t);
+KT_API bool kt_topo_has_smt(const struct kt_topology *t);
 
 /* CPUs of LLC idx (sorted), NULL if idx is out of range. */
-const unsigned *kt_topo_cpus_in_llc(const struct kt_topology *t, unsigned idx, size_t *n);
+KT_API const unsigned *kt_topo_cpus_in_llc(const struct kt_topology *t, unsigned idx, size_t *n);
 /*
  * Cpuset of LLC idx / of NUMA node id `node`: every online CPU in it, the
  * CPU kept out of scenarios included; empty set if out of range, NULL on
@@ -92,37 +92,37 @@ const unsigned *kt_topo_cpus_in_llc(const struct kt_topology *t, unsigned idx, s
  * resolve to that LLC's or node's *usable* CPUs (kt_topo_usable_cpus): on
  * 1n2l2c1t, kt_topo_llc_aligned_cpuset(t, 1) is 2-3, KT_CPUSET_LLC(1) is 2.
  */
-struct kt_cpuset *kt_topo_llc_aligned_cpuset(const struct kt_topology *t, unsigned idx);
-struct kt_cpuset *kt_topo_numa_aligned_cpuset(const struct kt_topology *t, unsigned node);
+KT_API struct kt_cpuset *kt_topo_llc_aligned_cpuset(const struct kt_topology *t, unsigned idx);
+KT_API struct kt_cpuset *kt_topo_numa_aligned_cpuset(const struct kt_topology *t, unsigned node);
 /* The set of NUMA node ids holding any CPU of cpus (unknown CPUs ignored). */
-struct kt_cpuset *kt_topo_numa_nodes_for_cpuset(const struct kt_topology *t,
-						const struct kt_cpuset *cpus);
+KT_API struct kt_cpuset *kt_topo_numa_nodes_for_cpuset(const struct kt_topology *t,
+						       const struct kt_cpuset *cpus);
 /*
  * n cpusets over the usable CPUs, contiguous slices where each shares about
  * frac (0 <= frac <= 1) of its CPUs with the next.  *out is an array of n
  * sets freed with kt_cpuset_array_free.  -EINVAL if n == 0, frac is out of
  * range or a slice would be empty.
  */
-int kt_topo_overlapping_cpusets(const struct kt_topology *t, unsigned n, double frac,
-				struct kt_cpuset ***out);
+KT_API int kt_topo_overlapping_cpusets(const struct kt_topology *t, unsigned n, double frac,
+				       struct kt_cpuset ***out);
 
 /* LLC index / NUMA node id / dense core index of a CPU, -1 if unknown. */
-int kt_topo_cpu_llc(const struct kt_topology *t, unsigned cpu);
-int kt_topo_cpu_node(const struct kt_topology *t, unsigned cpu);
-int kt_topo_cpu_core(const struct kt_topology *t, unsigned cpu);
+KT_API int kt_topo_cpu_llc(const struct kt_topology *t, unsigned cpu);
+KT_API int kt_topo_cpu_node(const struct kt_topology *t, unsigned cpu);
+KT_API int kt_topo_cpu_core(const struct kt_topology *t, unsigned cpu);
 /* LLC size in bytes, 0 if unknown. */
-uint64_t kt_topo_llc_size_bytes(const struct kt_topology *t, unsigned idx);
+KT_API uint64_t kt_topo_llc_size_bytes(const struct kt_topology *t, unsigned idx);
 /* Distance between node ids a and b as in sysfs (10 = local), -1 if unknown. */
-int kt_topo_node_distance(const struct kt_topology *t, unsigned a, unsigned b);
+KT_API int kt_topo_node_distance(const struct kt_topology *t, unsigned a, unsigned b);
 
 /* The spec that best describes t (max cores/threads for irregular machines). */
-void kt_topo_to_spec(const struct kt_topology *t, struct kt_topo_spec *out);
+KT_API void kt_topo_to_spec(const struct kt_topology *t, struct kt_topo_spec *out);
 
 /*
  * Multi-line human description (summary line, then each node's CPUs, then
  * each LLC's CPUs and its cores' sibling groups).  malloc'd, NULL on ENOMEM.
  */
-char *kt_topo_describe(const struct kt_topology *t);
+KT_API char *kt_topo_describe(const struct kt_topology *t);
 
 /* ---- Verification: is this machine the declared one? ------------------ */
 
@@ -132,14 +132,15 @@ char *kt_topo_describe(const struct kt_topology *t);
  * -EXDEV with *why a malloc'd line naming the first difference ("LLCs: the
  * guest has 1 (0-7), 1n2l2c2t has 2 (0-3 | 4-7)"); -ENOMEM.
  */
-int kt_topo_verify(const struct kt_topology *got, const struct kt_topo_spec *want, char **why);
+KT_API int kt_topo_verify(const struct kt_topology *got, const struct kt_topo_spec *want,
+			  char **why);
 /*
  * The kernel's scheduling domains (root/proc/schedstat) against `want`:
  * each CPU's domains must span, in order, its core (SMT), its LLC, its
  * node and all CPUs, skipping levels no wider than the one below.  0 when
  * they do, -EXDEV with *why, -ENOENT when the kernel has no schedstats.
  */
-int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why);
+KT_API int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why);
 
 /*
  * In a booted guest: the spec the host put on the kernel command line
@@ -148,7 +149,7 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
  * reshape them on purpose).  0 when they match or nothing was declared; -EXDEV with *why
  * (the first difference and the guest's CPU vendor); -ENOMEM.
  */
-int kt_topo_verify_boot(const char *root, char **why);
+KT_API int kt_topo_verify_boot(const char *root, char **why);
 
 /* ---- CpusetSpec ------------------------------------------------------- */
 
@@ -197,9 +198,9 @@ struct kt_cpuset_spec {
  * specs return -EINVAL and, if err is non-NULL, a malloc'd one-line reason
  * naming the spec ("llc(3): topology has 2 LLCs").
  */
-int kt_cpuset_spec_resolve(const struct kt_cpuset_spec *spec, const struct kt_topology *t,
-			   struct kt_cpuset **out, char **err);
+KT_API int kt_cpuset_spec_resolve(const struct kt_cpuset_spec *spec, const struct kt_topology *t,
+				  struct kt_cpuset **out, char **err);
 /* "llc(1)", "range(0,0.5)", "overlap(1/3,0.25)", ...; returns buf. */
-const char *kt_cpuset_spec_describe(const struct kt_cpuset_spec *s, char *buf, size_t n);
+KT_API const char *kt_cpuset_spec_describe(const struct kt_cpuset_spec *s, char *buf, size_t n);
 
 #endif

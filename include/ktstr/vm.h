@@ -11,6 +11,34 @@
 #include <ktstr/common.h>
 #include <ktstr/topology.h>
 
+/* ---- the host --------------------------------------------------------- */
+
+/*
+ * What the engine needs to know about the host it runs on.  The module
+ * never reads the environment: the caller gathers these (ktstr and test
+ * binaries take them from the variables named here, see README.md,
+ * "Environment") and passes them in.  Strings are borrowed; NULL or ""
+ * means the default given.  A NULL struct pointer means every default.
+ */
+struct kt_vm_host {
+	const char *cache_dir;	/* kernels, initramfs archives, probe verdicts
+				 * ($XDG_CACHE_HOME/ktstr or ~/.cache/ktstr);
+				 * NULL: no cache (nothing cached is found, probes
+				 * are not remembered, an initramfs cannot be built) */
+	const char *kernel;	/* kernel when none is named ($KTSTR_KERNEL) */
+	const char *qemu;	/* QEMU, a path or a name looked up in search_path
+				 * ($KTSTR_QEMU); NULL: qemu-system-x86_64 */
+	const char *search_path;	/* ':'-separated directories ($PATH);
+					 * NULL: /usr/bin:/bin */
+	const char *cpu_model;	/* -cpu under TCG ($KTSTR_CPU); NULL: an Intel model */
+	const char *busybox;	/* static busybox for the guest ($KTSTR_BUSYBOX);
+				 * NULL: /bin/busybox or /usr/bin/busybox */
+	const char *lib_path;	/* directories the host's loader searches before
+				 * RUNPATH ($LD_LIBRARY_PATH): the guest's library
+				 * closure follows the binary's own search path */
+	const char *tmpdir;	/* where run directories go ($TMPDIR); NULL: /tmp */
+};
+
 /* ---- kernels ---------------------------------------------------------- */
 
 struct kt_kernel {
@@ -19,52 +47,53 @@ struct kt_kernel {
 	char *version;		/* release string when known, else NULL */
 	char *vmlinux_h;	/* BTF-generated header when cached, else NULL */
 };
-void kt_kernel_release(struct kt_kernel *k);
+KT_API void kt_kernel_release(struct kt_kernel *k);
 
 /*
  * Find the kernel to boot: `arg` (a bzImage/vmlinux file, a kernel build
- * tree, or a cache directory), else $KTSTR_KERNEL, else the newest kernel
- * in the cache.  Validates the image and, when a config is available, the
+ * tree, or a cache directory), else host->kernel, else the newest kernel
+ * in host->cache_dir.  Validates the image and, when a config is available, the
  * options ktstr needs.  On failure returns -ENOENT (nothing found), -ENOEXEC
  * (not a kernel) or -EINVAL (config lacks an option) with *err a one-line
  * message saying what to do.
  */
-int kt_kernel_resolve(const char *arg, struct kt_kernel *out, char **err);
-/* $XDG_CACHE_HOME/ktstr (or ~/.cache/ktstr), malloc'd. */
-char *kt_cache_dir(void);
+KT_API int kt_kernel_resolve(const struct kt_vm_host *host, const char *arg, struct kt_kernel *out,
+			     char **err);
 /* Options a config must have; NULL-terminated. */
-extern const char *const kt_kernel_required_options[];
+KT_API extern const char *const kt_kernel_required_options[];
 
 /* ---- accelerator ------------------------------------------------------ */
 
 enum kt_accel { KT_ACCEL_AUTO = 0, KT_ACCEL_KVM, KT_ACCEL_TCG };
-int kt_accel_parse(const char *s, enum kt_accel *out);
-const char *kt_accel_name(enum kt_accel a);
+KT_API int kt_accel_parse(const char *s, enum kt_accel *out);
+KT_API const char *kt_accel_name(enum kt_accel a);
 /* Run a few instructions in a throwaway KVM VM: 0 when KVM works at all. */
-int kt_vm_probe_kvm(void);
+KT_API int kt_vm_probe_kvm(void);
 /* Resolve AUTO by probing (ioctl probe, then a cached boot probe of
  * `kernel`); KVM requested but unusable is -ENODEV with *err set. */
-int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out, char **err);
+KT_API int kt_accel_resolve(const struct kt_vm_host *host, enum kt_accel want, const char *kernel,
+			    enum kt_accel *out, char **err);
 
 /* ---- QEMU and the machine it is asked for ------------------------------- */
 
-/* The QEMU that will run: $KTSTR_QEMU or qemu-system-x86_64 on PATH. */
+/* The QEMU that will run: host->qemu, found through host->search_path. */
 struct kt_qemu_info {
 	char path[4096];
 	unsigned major, minor, micro;
 };
 /* Find and probe it (version; cached per path, mtime and size).  -ENOENT
  * (not found) or -ENOEXEC (no version) with *err saying what to do. */
-int kt_qemu_probe(struct kt_qemu_info *out, char **err);
+KT_API int kt_qemu_probe(const struct kt_vm_host *host, struct kt_qemu_info *out, char **err);
 /* "QEMU emulator version 10.0.2 (...)" -> 10, 0, 2; -EINVAL if absent. */
-int kt_qemu_parse_version(const char *text, unsigned *major, unsigned *minor, unsigned *micro);
+KT_API int kt_qemu_parse_version(const char *text, unsigned *major, unsigned *minor,
+				 unsigned *micro);
 
 enum kt_cpu_vendor { KT_VENDOR_OTHER = 0, KT_VENDOR_INTEL, KT_VENDOR_AMD };
 /* From a vendor_id string ("GenuineIntel", "AuthenticAMD", "HygonGenuine"). */
-enum kt_cpu_vendor kt_cpu_vendor_parse(const char *vendor_id);
-const char *kt_cpu_vendor_name(enum kt_cpu_vendor v);
+KT_API enum kt_cpu_vendor kt_cpu_vendor_parse(const char *vendor_id);
+KT_API const char *kt_cpu_vendor_name(enum kt_cpu_vendor v);
 /* This machine's vendor (/proc/cpuinfo): what `-cpu host` shows a guest. */
-enum kt_cpu_vendor kt_host_cpu_vendor(void);
+KT_API enum kt_cpu_vendor kt_host_cpu_vendor(void);
 
 /* The machine a topology is booted as. */
 struct kt_vm_machine {
@@ -82,19 +111,20 @@ struct kt_vm_machine {
  * version and vendor.  -EOPNOTSUPP with *why (reason and fix) when the
  * engine cannot boot it at all.  Pure: no QEMU is run.
  */
-int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
-		       const struct kt_qemu_info *q, enum kt_cpu_vendor host_vendor,
-		       const char *cpu_model, struct kt_vm_machine *m, char **why);
-/* Probe QEMU, then plan with this host's vendor and $KTSTR_CPU. */
-int kt_vm_machine_for(const struct kt_topo_spec *t, enum kt_accel accel,
-		      struct kt_qemu_info *q, struct kt_vm_machine *m, char **why);
+KT_API int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
+			      const struct kt_qemu_info *q, enum kt_cpu_vendor host_vendor,
+			      const char *cpu_model, struct kt_vm_machine *m, char **why);
+/* Probe QEMU, then plan with this host's vendor and host->cpu_model. */
+KT_API int kt_vm_machine_for(const struct kt_vm_host *host, const struct kt_topo_spec *t,
+			     enum kt_accel accel, struct kt_qemu_info *q, struct kt_vm_machine *m,
+			     char **why);
 /* Rough seconds from launch to result for a trivial command (measured
  * figures, interpolated); a guide for choosing topologies. */
-double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
-			     const struct kt_qemu_info *q);
+KT_API double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
+				    const struct kt_qemu_info *q);
 /* "QEMU 10.0.2 (/usr/bin/...), TCG, -cpu X (AMD vendor), one socket per LLC" */
-char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
-			     const struct kt_vm_machine *m);
+KT_API char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
+				    const struct kt_vm_machine *m);
 
 /* ---- initramfs -------------------------------------------------------- */
 
@@ -106,16 +136,19 @@ struct kt_initramfs_file {
 };
 
 /*
- * Build (or reuse from the cache) the base archive: `init_binary` as /init,
- * busybox with its applet links, the given files, and the shared-library
- * closure of every ELF among them.  *path is the cached archive (malloc'd).
+ * Build (or reuse from host->cache_dir) the base archive: `init_binary` as
+ * /init, host->busybox with its applet links, the given files, and the
+ * shared-library closure of every ELF among them.  *path is the cached
+ * archive (malloc'd).
  */
-int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *files,
-		      size_t n_files, char **path, char **err);
+KT_API int kt_initramfs_base(const struct kt_vm_host *host, const char *init_binary,
+			     const struct kt_initramfs_file *files, size_t n_files, char **path,
+			     char **err);
 
 /* ---- launch ----------------------------------------------------------- */
 
 struct kt_vm_config {
+	const struct kt_vm_host *host;	/* NULL: every default */
 	const struct kt_kernel *kernel;
 	struct kt_topo_spec topo;
 	unsigned memory_mb;		/* 0 -> automatic */
@@ -148,29 +181,35 @@ struct kt_vm_result {
 	char *console;			/* console tail (or all with keep_console) */
 	char *qemu_stderr;		/* QEMU's own complaints */
 	int qemu_status;		/* wait status of QEMU */
-	uint64_t total_ns;		/* launch -> QEMU gone */
+	uint64_t total_ns;		/* QEMU start -> QEMU gone */
+	uint64_t prep_ns;		/* kt_vm_run entry -> QEMU start (host preparation) */
+	uint64_t result_ns;		/* QEMU start -> complete result; 0: none came */
+	double guest_init_ms;		/* guest uptime when its init ran; < 0: unknown */
 	double host_wait_pct;		/* share of QEMU's runnable time it waited for a
 					 * host CPU, %; -1 unknown.  High: the guest ran
 					 * slowed down and its timing verdicts lose power */
 	char *topology_error;		/* KT_VM_TOPOLOGY: what differs, on which QEMU */
 };
-void kt_vm_result_release(struct kt_vm_result *r);
-const char *kt_vm_outcome_name(enum kt_vm_outcome o);
+KT_API void kt_vm_result_release(struct kt_vm_result *r);
+KT_API const char *kt_vm_outcome_name(enum kt_vm_outcome o);
+/* Where a run's wall time went, one line without a newline (malloc'd):
+ * "host prep 12.0 ms, QEMU start to result 1800.0 ms (...), ...". */
+KT_API char *kt_vm_timing_describe(const struct kt_vm_result *r);
 
 /* QEMU argv for a config (NULL-terminated, malloc'd strings). */
-int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const char *rundir,
-		    char ***argv);
-void kt_vm_argv_free(char **argv);
+KT_API int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const char *rundir,
+			   char ***argv);
+KT_API void kt_vm_argv_free(char **argv);
 
 /* Boot, run, collect.  Returns 0 when the VM ran (see res->outcome), or
  * -errno with *err for host-side failures (QEMU missing, temp dir...). */
-int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
+KT_API int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **err);
 
 /* For a guest result that reports a topology mismatch: its message plus
  * the QEMU, accelerator, CPU model and layout used (malloc'd). */
-char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_json);
+KT_API char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_json);
 
 /* The last `lines` lines of a text (pointer into it). */
-const char *kt_text_tail(const char *text, unsigned lines);
+KT_API const char *kt_text_tail(const char *text, unsigned lines);
 
 #endif

@@ -45,8 +45,8 @@ struct kt_work_type {
 };
 
 /* "CpuSpin", "Bursty", ... ; kind from name: 0 or -EINVAL. */
-const char *kt_work_kind_name(enum kt_work_kind k);
-int kt_work_kind_parse(const char *name, enum kt_work_kind *out);
+KT_API const char *kt_work_kind_name(enum kt_work_kind k);
+KT_API int kt_work_kind_parse(const char *name, enum kt_work_kind *out);
 
 enum kt_affinity_mode {
 	KT_AFFINITY_NONE = 0,	/* inherit */
@@ -115,58 +115,58 @@ struct kt_worker_report {
 	bool completed;
 };
 
-void kt_worker_report_release(struct kt_worker_report *r);	/* frees cpus_used */
+KT_API void kt_worker_report_release(struct kt_worker_report *r);	/* frees cpus_used */
 /* Release every report of an array from kt_workload_stop_collect, then the
  * array itself.  Accepts NULL. */
-void kt_worker_reports_free(struct kt_worker_report *r, size_t n);
+KT_API void kt_worker_reports_free(struct kt_worker_report *r, size_t n);
 
 /* A set of workers spawned together. */
 struct kt_workload_handle;
 
 /* Fork cfg->num_workers workers, blocked before their first instruction of
  * work.  Returns 0 or -errno (-EPERM for FIFO/RR without CAP_SYS_NICE). */
-int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload_handle **out);
-size_t kt_workload_count(const struct kt_workload_handle *h);
-pid_t kt_workload_pid(const struct kt_workload_handle *h, size_t i);
+KT_API int kt_workload_spawn(const struct kt_workload_config *cfg, struct kt_workload_handle **out);
+KT_API size_t kt_workload_count(const struct kt_workload_handle *h);
+KT_API pid_t kt_workload_pid(const struct kt_workload_handle *h, size_t i);
 /* Start all workers (phase two). */
-int kt_workload_start(struct kt_workload_handle *h);
+KT_API int kt_workload_start(struct kt_workload_handle *h);
 /* Change affinity of every worker (used by ops). */
-int kt_workload_set_affinity(struct kt_workload_handle *h, const struct kt_cpuset *set);
+KT_API int kt_workload_set_affinity(struct kt_workload_handle *h, const struct kt_cpuset *set);
 /* Tell every worker to stop, without waiting.  Calling it for several
  * handles before collecting them ends all their workers at the same moment
  * (and in one exit latency instead of one per handle).  Idempotent. */
-void kt_workload_request_stop(struct kt_workload_handle *h);
+KT_API void kt_workload_request_stop(struct kt_workload_handle *h);
 /* Stop (if not requested yet), collect reports (deadline in ms; 0 -> 5000), reap.  *reports is a
  * malloc'd array of kt_workload_count() entries owned by the caller (free it
  * with kt_worker_reports_free).  A worker that did not report (EXITED,
  * SIGNALED, TIMED_OUT) keeps its partial telemetry; its cpu_time comes from
  * rusage, its wall_time ends at its last tick (TIMED_OUT: at the kill).
  * A second call returns -EALREADY. */
-int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadline_ms,
-			     struct kt_worker_report **reports, size_t *n);
+KT_API int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadline_ms,
+				    struct kt_worker_report **reports, size_t *n);
 /* While running: ms since worker i last made progress (0 when it is not
  * running).  Lets a watcher fail a test as soon as a worker is stuck,
  * without waiting for the end of the scenario. */
-double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i);
+KT_API double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i);
 /* While running (started, no stop asked): did worker i end on its own?
  * The signal that killed it (> 0), -1 when it exited (*code: its status),
  * 0 while it runs.  It is not reaped, so collection still reports it. */
-int kt_workload_live_end(const struct kt_workload_handle *h, size_t i, int *code);
+KT_API int kt_workload_live_end(const struct kt_workload_handle *h, size_t i, int *code);
 /* Kill everything still alive (SIGKILL to each process group) and free. */
-void kt_workload_handle_free(struct kt_workload_handle *h);
+KT_API void kt_workload_handle_free(struct kt_workload_handle *h);
 KT_DEFINE_FREEP(kt_workload_handle)
 
 /* For Custom work functions, inside the worker. */
-bool kt_worker_should_stop(const struct kt_worker_ctx *w);
+KT_API bool kt_worker_should_stop(const struct kt_worker_ctx *w);
 /* One progress point: adds work_units, counts one iteration, tracks the gap
  * since the previous tick and the CPU.  A Custom function that sleeps on
  * purpose between ticks sees that sleep counted as a gap. */
-void kt_worker_tick(struct kt_worker_ctx *w, uint64_t work_units);
-void kt_worker_wake_sample(struct kt_worker_ctx *w, uint64_t latency_ns);
+KT_API void kt_worker_tick(struct kt_worker_ctx *w, uint64_t work_units);
+KT_API void kt_worker_wake_sample(struct kt_worker_ctx *w, uint64_t latency_ns);
 
 /* One CpuSpin work unit (a dependent arithmetic chain of ~20-50 us); returns
  * the chained value so the work cannot be optimised away.  Exposed so that
  * benchmarks and Custom work can do exactly the same work. */
-uint64_t kt_work_spin_block(uint64_t x);
+KT_API uint64_t kt_work_spin_block(uint64_t x);
 
 #endif

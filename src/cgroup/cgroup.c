@@ -5,8 +5,9 @@
  *
  * Must not print, and must not know what runs inside the cgroups.
  *
- * Fake mode (KT_CGROUP_FAKE_ROOT=1) lets unit tests drive this logic on a
- * plain directory tree.  Plain files differ from cgroupfs in three ways,
+ * Fake mode (kt_cg_manager_new(..., fake = true, ...), never reachable
+ * from the public API) lets unit tests drive this logic on a plain
+ * directory tree.  Plain files differ from cgroupfs in three ways,
  * and only those are emulated, each in one clearly marked place: mkdir does
  * not create control files (fake_populate), a write does not replace a
  * file's content (cg_write), and rmdir refuses a directory holding files
@@ -24,13 +25,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <fcntl.h>
-
-bool kt_cg_fake_env(void)
-{
-	const char *v = getenv(KT_CGROUP_FAKE_ENV);
-
-	return v && !strcmp(v, "1");
-}
 
 int kt_cg_check_root(const char *root, bool fake)
 {
@@ -248,6 +242,12 @@ static int make_one(struct kt_cgroup_manager *m, const char *dir, const char *pa
 int kt_cgroup_manager_new(const char *root, const char *parent_name,
 			  struct kt_cgroup_manager **out)
 {
+	return kt_cg_manager_new(root, parent_name, false, out);
+}
+
+int kt_cg_manager_new(const char *root, const char *parent_name, bool fake,
+		      struct kt_cgroup_manager **out)
+{
 	struct kt_cgroup_manager *m;
 	KT_AUTOFREE char *dflt = NULL;
 	bool created = false;
@@ -268,7 +268,7 @@ int kt_cgroup_manager_new(const char *root, const char *parent_name,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->fake = kt_cg_fake_env();
+	m->fake = fake;
 	m->drain_ns = KT_CG_DRAIN_NS_DEFAULT;
 	m->root = strdup(root);
 	m->parent = kt_asprintf("%s/%s", root, parent_name);

@@ -17,15 +17,22 @@ struct kt_cgroup_manager {
 	char *root;      /* the cgroup2 mount (or fake tree) */
 	char *parent;    /* <root>/<parent_name>, the run-level cgroup */
 	char *last_path; /* path of the last failing call, or NULL */
-	bool fake;       /* KT_CGROUP_FAKE_ROOT=1: plain files, see cgroup.c */
+	bool fake;       /* a plain directory tree (unit tests), see cgroup.c */
 	uint64_t drain_ns;
 	kt_cgroup_observer_fn observer;	/* changes reported here, or NULL */
 	void *observer_arg;
 	unsigned quiet;  /* > 0: changes are not reported */
 };
 
-/* True when KT_CGROUP_FAKE_ROOT=1. */
-bool kt_cg_fake_env(void);
+/*
+ * kt_cgroup_manager_new() and kt_cgroup_cleanup_stale() with fake mode
+ * chosen: fake accepts a plain directory tree as the root, for unit tests
+ * of the pure logic (cgroup.c says what is emulated).  Real runs never
+ * take it: the public functions pass false.
+ */
+int kt_cg_manager_new(const char *root, const char *parent_name, bool fake,
+		      struct kt_cgroup_manager **out);
+int kt_cg_cleanup_stale(const char *root, bool force, bool fake, size_t *removed);
 /* 0 if root is a cgroup2 mount (always in fake mode), else -ENOTSUP / -errno. */
 int kt_cg_check_root(const char *root, bool fake);
 /* Record path (copied) as m->last_path and return err. */

@@ -277,7 +277,11 @@ static bool pid_alive(pid_t pid)
 
 int kt_cgroup_cleanup_stale(const char *root, bool force, size_t *removed)
 {
-	bool fake = kt_cg_fake_env();
+	return kt_cg_cleanup_stale(root, force, false, removed);
+}
+
+int kt_cg_cleanup_stale(const char *root, bool force, bool fake, size_t *removed)
+{
 	struct dirent *de;
 	size_t count = 0;
 	int first_err = 0, err;

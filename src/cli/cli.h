@@ -10,6 +10,7 @@
 #include <ktstr/vm.h>
 
 #include "proto/proto.h"
+#include "runner/runner.h"	/* kt_host_env(): the environment, read once */
 
 /* Exit codes; documented in README.md. */
 enum {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runner/runner.h"
 #include "util/util.h"
 
 static char *find_fetch_script(void)
@@ -51,7 +52,7 @@ static unsigned list_dir(const char *dir)
 		if (de->d_name[0] == '.')
 			continue;
 		path = kt_asprintf("%s/%s", dir, de->d_name);
-		if (!path || kt_kernel_resolve(path, &k, &err)) {
+		if (!path || kt_kernel_resolve(&kt_host_env()->vm, path, &k, &err)) {
 			printf("%-40s (unusable: %s)\n", de->d_name, err ? err : "?");
 			free(err);
 			continue;
@@ -68,14 +69,14 @@ static unsigned list_dir(const char *dir)
 /* kernels/ (the default flavour, booted by default), then kernels-<flavour>/. */
 static int kernel_list(void)
 {
-	KT_AUTOFREE char *cache = kt_cache_dir(), *dir = NULL;
+	const char *cache = kt_host_env()->cache_dir;
+	KT_AUTOFREE char *dir = kt_asprintf("%s/kernels", cache);
 	struct dirent *de;
 	unsigned n;
 	DIR *d;
 
-	dir = cache ? kt_asprintf("%s/kernels", cache) : NULL;
 	n = dir ? list_dir(dir) : 0;
-	d = cache ? opendir(cache) : NULL;
+	d = opendir(cache);
 	while (d && (de = readdir(d))) {
 		KT_AUTOFREE char *sub = NULL;
 
@@ -100,7 +101,7 @@ int kt_cmd_kernel(int argc, char **argv)
 		struct kt_kernel k;
 		char *err = NULL;
 
-		if (kt_kernel_resolve(argc >= 3 ? argv[2] : NULL, &k, &err)) {
+		if (kt_kernel_resolve(&kt_host_env()->vm, argc >= 3 ? argv[2] : NULL, &k, &err)) {
 			kt_cli_error("%s", err);
 			free(err);
 			return argc >= 3 ? KT_EXIT_USAGE : KT_EXIT_ENV;

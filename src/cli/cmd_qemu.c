@@ -63,7 +63,7 @@ static int qemu_info(int argc, char **argv)
 		free(err);
 		return KT_EXIT_USAGE;
 	}
-	e = kt_vm_machine_for(&spec, accel, &q, &m, &err);
+	e = kt_vm_machine_for(&kt_host_env()->vm, &spec, accel, &q, &m, &err);
 	if (e == -EOPNOTSUPP) {
 		printf("QEMU %u.%u.%u (%s)\n%s: cannot boot: %s\n", q.major, q.minor, q.micro,
 		       q.path, topo, err);

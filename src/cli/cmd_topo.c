@@ -15,12 +15,13 @@
  * it works for the default kernel (none found: TCG). */
 static enum kt_accel list_accel(void)
 {
+	const struct kt_vm_host *host = &kt_host_env()->vm;
 	struct kt_kernel k = { 0 };
 	enum kt_accel a = KT_ACCEL_TCG;
 	char *err = NULL;
 
-	if (kt_kernel_resolve(NULL, &k, &err) == 0 &&
-	    kt_accel_resolve(KT_ACCEL_AUTO, k.image, &a, &err))
+	if (kt_kernel_resolve(host, NULL, &k, &err) == 0 &&
+	    kt_accel_resolve(host, KT_ACCEL_AUTO, k.image, &a, &err))
 		a = KT_ACCEL_TCG;
 	free(err);
 	kt_kernel_release(&k);
@@ -34,7 +35,7 @@ static int list_presets(void)
 	struct kt_qemu_info q;
 	enum kt_accel accel = list_accel();
 	char *err = NULL;
-	bool have_qemu = kt_qemu_probe(&q, &err) == 0;
+	bool have_qemu = kt_qemu_probe(&kt_host_env()->vm, &q, &err) == 0;
 
 	if (have_qemu)
 		printf("boots here: QEMU %u.%u.%u (%s), %s\n", q.major, q.minor, q.micro, q.path,
@@ -51,7 +52,7 @@ static int list_presets(void)
 		if (have_qemu && kt_vm_machine_plan(&s, accel, &q, accel == KT_ACCEL_KVM
 								   ? kt_host_cpu_vendor()
 								   : KT_VENDOR_OTHER,
-						    getenv("KTSTR_CPU"), &m, &why) == 0)
+						    kt_host_env()->vm.cpu_model, &m, &why) == 0)
 			snprintf(when, sizeof(when), "~%.0f s", kt_vm_boot_estimate_s(&s, accel, &q));
 		else
 			snprintf(when, sizeof(when), "cannot");

@@ -112,6 +112,11 @@ static int vm_common(int argc, char **argv, bool shell)
 	if (shell)
 		s.cfg.timeout_s = o.timeout_s ? o.timeout_s : 24 * 3600;
 	code = kt_vm_run(&s.cfg, &r, &err);
+	if (!code && kt_host_env()->timing) {
+		KT_AUTOFREE char *timing = kt_vm_timing_describe(&r);
+
+		fprintf(stderr, "ktstr: timing: %s\n", timing ? timing : "out of memory");
+	}
 	if (code) {
 		kt_cli_error("%s", err);
 		free(err);

@@ -80,11 +80,13 @@ int kt_cli_vm_opt(struct kt_vm_opts *o, int opt, const char *arg)
 int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 		    struct kt_vm_setup *s)
 {
+	const struct kt_vm_host *host = &kt_host_env()->vm;
 	char *err = NULL;
 	enum kt_accel want = KT_ACCEL_AUTO;
 	int e;
 
 	memset(s, 0, sizeof(*s));
+	s->cfg.host = host;
 	s->cfg.cancel_fd = -1;
 	s->cfg.out_fd = -1;
 	e = kt_topo_spec_parse(o->topology ? o->topology : default_topology, &s->cfg.topo, &err);
@@ -103,15 +105,14 @@ int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 			return KT_EXIT_USAGE;
 		}
 	}
-	e = kt_kernel_resolve(o->kernel, &s->kernel, &err);
+	e = kt_kernel_resolve(host, o->kernel, &s->kernel, &err);
 	if (e) {
 		kt_cli_error("%s", err);
 		free(err);
 		/* a path the user typed that is wrong is bad input; none at all is environment */
-		return (o->kernel || (getenv("KTSTR_KERNEL") && *getenv("KTSTR_KERNEL"))) ? KT_EXIT_USAGE
-										  : KT_EXIT_ENV;
+		return o->kernel || host->kernel ? KT_EXIT_USAGE : KT_EXIT_ENV;
 	}
-	e = kt_accel_resolve(want, s->kernel.image, &s->cfg.accel, &err);
+	e = kt_accel_resolve(host, want, s->kernel.image, &s->cfg.accel, &err);
 	if (e) {
 		kt_cli_error("%s", err);
 		free(err);

@@ -262,7 +262,7 @@ static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_
 
 		env->cancel_fd = -1;
 		env->stream_fd = -1;
-		if (kt_kernel_resolve(arg, &env->kernel, &err)) {
+		if (kt_kernel_resolve(&kt_host_env()->vm, arg, &env->kernel, &err)) {
 			if (need_boot) {
 				fprintf(stderr, "ktstr: %s\n", err);
 				free(err);
@@ -276,7 +276,8 @@ static int resolve_kernels(struct kt_gauntlet_cfg *c, bool need_boot, struct kt_
 		(*labels)[k] = component(env->kernel.version ? env->kernel.version
 					 : strrchr(env->kernel.image, '/') ? strrchr(env->kernel.image, '/') + 1
 					 : env->kernel.image);
-		if (need_boot && kt_accel_resolve(want, env->kernel.image, &env->accel, &err)) {
+		if (need_boot && kt_accel_resolve(&kt_host_env()->vm, want, env->kernel.image,
+						  &env->accel, &err)) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
 			return EXIT_ENV;

@@ -154,7 +154,7 @@ int kt_gauntlet_test_main(int argc, char **argv, const struct kt_test_def *const
 	int opt, rc;
 
 	optind = 1;
-	if (getenv("KTSTR_SKIP_MISSING") && !strcmp(getenv("KTSTR_SKIP_MISSING"), "1"))
+	if (kt_host_env()->skip_missing)
 		cfg.skip_missing = true;
 	while ((opt = getopt_long(argc, argv, "hvj:", longopts, NULL)) != -1) {
 		int used = kt_gauntlet_opt(&cfg, opt, optarg);

@@ -19,6 +19,7 @@
 
 #include "check/check_json.h"
 #include "monitor/monitor_json.h"
+#include "scenario/ctx_state.h"
 #include "util/util.h"
 
 static bool sched_stopped_early;
@@ -29,7 +30,7 @@ static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 {
 	if (sched_stopped_early)
 		return true;
-	return kt_sched_alive(ctx->sched_data, why);
+	return kt_sched_alive(ctx->state->sched_data, why);
 }
 
 /* A worker is stuck: stop the scheduler so the stuck tasks fall back to the
@@ -40,21 +41,22 @@ static bool sched_alive_hook(struct kt_ctx *ctx, char **why)
 
 static void stop_sched_on_abort(struct kt_ctx *ctx)
 {
+	struct kt_sched_run *sched = ctx->state->sched_data;
 	char *why = NULL;
 	bool forced = false;
 
-	if (!ctx->sched_data || sched_stopped_early)
+	if (!sched || sched_stopped_early)
 		return;
-	if (!kt_sched_alive(ctx->sched_data, &why)) {
+	if (!kt_sched_alive(sched, &why)) {
 		free(why);
 		return;	/* already gone: its own death is the story */
 	}
 	sched_stopped_early = true;
-	kt_timeline_add(ctx->timeline, "scheduler stopped by ktstr so stuck workers can be collected");
-	kt_sched_stop_now(ctx->sched_data, ABORT_STOP_GRACE_MS, &forced);
+	kt_timeline_add(ctx->state->timeline, "scheduler stopped by ktstr so stuck workers can be collected");
+	kt_sched_stop_now(sched, ABORT_STOP_GRACE_MS, &forced);
 	sched_forced_off = forced;
 	if (forced)
-		kt_timeline_add(ctx->timeline, "sched_ext forced off by the kernel (sysrq S): the "
+		kt_timeline_add(ctx->state->timeline, "sched_ext forced off by the kernel (sysrq S): the "
 				"scheduler did not stop within %u ms", ABORT_STOP_GRACE_MS);
 }
 
@@ -125,7 +127,8 @@ static struct kt_assert_result *run_body(const struct kt_request *req, struct kt
 
 int kt_runner_execute(const struct kt_request *req, json_t *result)
 {
-	struct kt_ctx ctx = { 0 };
+	struct kt_ctx_state st = { 0 };
+	struct kt_ctx ctx = { .state = &st };
 	KT_AUTO(kt_topology) topo = NULL;
 	KT_AUTO(kt_cgroup_manager) cgm = NULL;
 	KT_AUTO(kt_sched_run) sched = NULL;
@@ -140,18 +143,18 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 	char *err = NULL;
 	int e;
 
-	ctx.timeline = kt_timeline_new();
+	st.timeline = kt_timeline_new();
 	ctx.assert = req->checks;
 	ctx.duration_ms = req->duration_ms ? req->duration_ms : 2000;
 	ctx.workers_per_cgroup = req->workers ? req->workers : 2;
 	ctx.settle_ms = req->settle_ms;
 	if (wt && kt_work_kind_parse(wt, &ctx.work_type_override.kind)) {
 		json_object_set_new(result, "error", json_sprintf("unknown work type '%s'", wt));
-		kt_timeline_free(ctx.timeline);
+		kt_timeline_free(st.timeline);
 		return -EINVAL;
 	}
 	flags = strv_view(&req->flags);
-	ctx.flags = flags;
+	st.flags = flags;
 
 	uname(&uts);
 	json_object_set_new(result, "kernel", json_string(uts.release));
@@ -176,7 +179,7 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 	}
 	ctx.cgroups = cgm;
 	/* a test body's direct cgroup calls go on the timeline, as ops do */
-	kt_cgroup_manager_observe(cgm, timeline_cgroup_change, ctx.timeline);
+	kt_cgroup_manager_observe(cgm, timeline_cgroup_change, st.timeline);
 
 	/*
 	 * In the VM the harness must never be starved by the scheduler it is
@@ -188,7 +191,7 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 		struct sched_param sp = { .sched_priority = 1 };
 
 		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
-			kt_timeline_add(ctx.timeline, "harness cannot run SCHED_FIFO (%s): a scheduler "
+			kt_timeline_add(st.timeline, "harness cannot run SCHED_FIFO (%s): a scheduler "
 					"that starves tasks may starve the judge too", strerror(errno));
 		/* and it stays on the last CPU, the one usable_cpus leaves out of
 		 * every scenario, so its own wakeups do not perturb the workers */
@@ -201,7 +204,7 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 			if (n > 2 && all[n - 1] < CPU_SETSIZE) {
 				CPU_SET(all[n - 1], &one);
 				if (sched_setaffinity(0, sizeof(one), &one) < 0)
-					kt_timeline_add(ctx.timeline, "harness cannot pin itself to CPU %u "
+					kt_timeline_add(st.timeline, "harness cannot pin itself to CPU %u "
 							"(%s): its wakeups may land among the workers",
 							all[n - 1], strerror(errno));
 			}
@@ -212,7 +215,7 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 		KT_AUTOFREE const char **args = strv_view(&req->sched.args);
 		unsigned tmo = req->sched.attach_timeout_ms;
 
-		kt_timeline_add(ctx.timeline, "scheduler %s starting (expecting ops %s%s%s)", bin,
+		kt_timeline_add(st.timeline, "scheduler %s starting (expecting ops %s%s%s)", bin,
 				ops ? "\"" : "", ops ? ops : "any name", ops ? "\"" : "");
 		e = kt_sched_start(bin, args, ops, tmo, &sched, &err);
 		if (e) {
@@ -222,11 +225,11 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 			free(err);
 			goto verdict;
 		}
-		kt_timeline_add(ctx.timeline, "scheduler attached (pid %d)", (int)kt_sched_pid(sched));
+		kt_timeline_add(st.timeline, "scheduler attached (pid %d)", (int)kt_sched_pid(sched));
 		ctx.sched_pid = kt_sched_pid(sched);
-		ctx.sched_alive = sched_alive_hook;
-		ctx.sched_data = sched;
-		ctx.on_abort = stop_sched_on_abort;
+		st.sched_alive = sched_alive_hook;
+		st.sched_data = sched;
+		st.on_abort = stop_sched_on_abort;
 		sched_stopped_early = false;
 		sched_forced_off = false;
 	}
@@ -236,14 +239,14 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 	res = run_body(req, &ctx);
 	if (!res)
 		res = kt_ctx_fail(&ctx, "test body returned no result");
-	kt_timeline_add(ctx.timeline, "workload finished");
+	kt_timeline_add(st.timeline, "workload finished");
 	if (mon) {
 		kt_monitor_stop(mon);
 		kt_monitor_check(mon, res);
 		json_object_set_new(result, "monitor", kt_monitor_summary_json(mon));
 	}
-	if (ctx.abort_reason && !ctx.abort_reported && !result_mentions(res, ctx.abort_reason))
-		kt_assert_result_fail(res, "%s", ctx.abort_reason);
+	if (st.abort_reason && !st.abort_reported && !result_mentions(res, st.abort_reason))
+		kt_assert_result_fail(res, "%s", st.abort_reason);
 	if (sched_forced_off)
 		kt_assert_result_note(res, "sched_ext forced off by the kernel (sysrq S): the scheduler "
 				      "did not stop within %u ms of a certain verdict", ABORT_STOP_GRACE_MS);
@@ -253,7 +256,7 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 
 		/* a death the body already saw is in its result; report only a late one */
 		/* the scheduler's own reason is the cause: it leads the symptoms */
-		if (!sched_stopped_early && !kt_sched_alive(sched, &why) && !ctx.abort_reason)
+		if (!sched_stopped_early && !kt_sched_alive(sched, &why) && !st.abort_reason)
 			kt_assert_result_fail_first(res, "%s", why ? why : "scheduler died");
 		free(why);
 		kt_sched_diagnose(sched, &d);
@@ -273,8 +276,8 @@ verdict:
 				      "run_ms", t_run ? (t_end - t_run) / 1e6 : 0.0));
 out:
 	kt_monitor_free(mon);
-	json_object_set_new(result, "timeline", timeline_json(ctx.timeline));
-	kt_timeline_free(ctx.timeline);
+	json_object_set_new(result, "timeline", timeline_json(st.timeline));
+	kt_timeline_free(st.timeline);
 	kt_ctx_release(&ctx);
 	free(flags);
 	return 0;

@@ -252,6 +252,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		size_t nf = 0;
 		KT_AUTOFREE char *reqtext = kt_request_emit(&job->request);
 		struct kt_vm_config cfg = {
+			.host = &kt_host_env()->vm,
 			.kernel = &env->kernel,
 			.topo = job->topo,
 			.memory_mb = job->memory_mb,
@@ -282,6 +283,11 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		e = kt_vm_run(&cfg, &vr, &err);
 		if (!e)
 			out->host_wait_pct = vr.host_wait_pct;
+		if (!e && kt_host_env()->timing) {
+			KT_AUTOFREE char *timing = kt_vm_timing_describe(&vr);
+
+			fprintf(stderr, "ktstr: timing: %s\n", timing ? timing : "out of memory");
+		}
 		if (!e && vr.outcome == KT_VM_OK)
 			text = kt_take_ptr(vr.result_json);
 		else if (!e && vr.outcome == KT_VM_TOPOLOGY)

@@ -31,12 +31,12 @@ const struct kt_test_def *kt_runner_find_test(const char *name)
 
 char *kt_runner_sched_binary(const struct kt_scheduler *s)
 {
-	const char *env = getenv("KTSTR_SCHEDULER");
+	const char *override = kt_host_env()->scheduler;
 	KT_AUTOFREE char *dir = NULL;
 	char *p;
 
-	if (env && *env)
-		return access(env, X_OK) == 0 ? strdup(env) : NULL;
+	if (override)
+		return access(override, X_OK) == 0 ? strdup(override) : NULL;
 	if (!s || !s->binary)
 		return NULL;
 	if (strchr(s->binary, '/'))
@@ -63,14 +63,11 @@ size_t kt_runner_sched_nflags(const struct kt_scheduler *s)
  * the declared scheduler, so the declared name would only make it fail to
  * "attach as" something else: it is $KTSTR_SCHEDULER_OPS then, or any.
  */
-static const char *sched_expected_ops(const struct kt_scheduler *s)
+const char *kt_runner_sched_ops(const struct kt_scheduler *s, const struct kt_host_env *env)
 {
-	const char *env = getenv("KTSTR_SCHEDULER");
-	const char *ops = getenv("KTSTR_SCHEDULER_OPS");
-
-	if (!env || !*env)
+	if (!env->scheduler)
 		return s->name;
-	return ops && *ops ? ops : NULL;
+	return env->scheduler_ops;
 }
 
 static int test_sched(const struct kt_scheduler *s, unsigned mask, const char *host_path,
@@ -82,7 +79,7 @@ static int test_sched(const struct kt_scheduler *s, unsigned mask, const char *h
 
 	if (!guest)
 		return -ENOMEM;
-	e = kt_request_set_sched(r, guest, NULL, 0, sched_expected_ops(s));
+	e = kt_request_set_sched(r, guest, NULL, 0, kt_runner_sched_ops(s, kt_host_env()));
 	for (size_t i = 0; !e && i < KT_SCHED_MAX_ARGS && s->sched_args[i]; i++)
 		e = kt_strlist_add(&r->sched.args, s->sched_args[i]);
 	for (size_t f = 0; !e && f < nf; f++)

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <ktstr/test.h>
 #include <ktstr/vm.h>
+#include <limits.h>
 
 #include "guest/guest.h"
 
@@ -20,6 +21,23 @@
 #define KT_EXIT_CANT_WRITE 73	/* a result file asked for cannot be written */
 #define KT_EXIT_PROTOCOL 76	/* host and guest speak different protocol versions */
 #define KT_EXIT_ALL_SKIPPED 77	/* nothing ran: every test was skipped */
+
+/*
+ * The environment variables ktstr documents, read once per process (on
+ * first use, thread-safe) by host_env.c, the one place the runner reads
+ * them; the library below gets them as arguments.
+ */
+struct kt_host_env {
+	struct kt_vm_host vm;		/* what the vm module is passed */
+	char cache_dir[PATH_MAX];	/* $XDG_CACHE_HOME/ktstr, else ~/.cache/ktstr */
+	bool timing;			/* $KTSTR_TIMING: say where each VM's time went */
+	const char *scheduler;		/* $KTSTR_SCHEDULER: replaces every declared one */
+	const char *scheduler_ops;	/* $KTSTR_SCHEDULER_OPS: the ops name it attaches as */
+	bool skip_missing;		/* $KTSTR_SKIP_MISSING=1: a missing scheduler skips */
+};
+const struct kt_host_env *kt_host_env(void);
+/* The ops name a test's scheduler must attach as under env (NULL: any). */
+const char *kt_runner_sched_ops(const struct kt_scheduler *s, const struct kt_host_env *env);
 
 /* NULL-name-terminated table of the guest modes the runner provides. */
 const struct kt_guest_mode *kt_runner_guest_modes(void);

@@ -150,9 +150,7 @@ static bool profile_ok(const struct kt_test_def *d, const struct kt_scheduler *s
 /* The scheduler that replaces every declared one, or NULL. */
 static const char *sched_override(void)
 {
-	const char *env = getenv("KTSTR_SCHEDULER");
-
-	return env && *env ? env : NULL;
+	return kt_host_env()->scheduler;
 }
 
 
@@ -480,7 +478,7 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 		default: fprintf(stderr, usage_text, argv[0]); return EXIT_USAGE;
 		}
 	}
-	if (getenv("KTSTR_SKIP_MISSING") && !strcmp(getenv("KTSTR_SKIP_MISSING"), "1"))
+	if (kt_host_env()->skip_missing)
 		o.skip_missing = true;
 	o.filters = argv + optind;
 	o.n_filters = argc - optind;
@@ -516,13 +514,13 @@ int kt_test_main(int argc, char **argv, const struct kt_test_def *const *begin,
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		if (kt_kernel_resolve(o.kernel, &env.kernel, &err)) {
+		if (kt_kernel_resolve(&kt_host_env()->vm, o.kernel, &env.kernel, &err)) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
 			rc = o.kernel ? EXIT_USAGE : EXIT_ENV;
 			goto out;
 		}
-		if (kt_accel_resolve(want, env.kernel.image, &env.accel, &err)) {
+		if (kt_accel_resolve(&kt_host_env()->vm, want, env.kernel.image, &env.accel, &err)) {
 			fprintf(stderr, "ktstr: %s\n", err);
 			free(err);
 			rc = EXIT_ENV;

@@ -443,7 +443,7 @@ struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx)
 		if (r)
 			return kt_ctx_fail(ctx, "mixed_workloads: cannot pin %s's workers to CPU %u: %s",
 					   cg, cpu, strerror(-r));
-		kt_timeline_add(ctx->timeline, "mixed_workloads: spawn %zu (%s) pinned to CPU %u", i, cg,
+		kt_timeline_add(kt_ctx_timeline(ctx), "mixed_workloads: spawn %zu (%s) pinned to CPU %u", i, cg,
 				cpu);
 	}
 	/*
@@ -458,10 +458,8 @@ struct kt_assert_result *kt_scenario_mixed_workloads(struct kt_ctx *ctx)
 	res = kt_collect_all(&handles, &checks);
 	if (res && ctx->assert.max_spread_pct.set)
 		kt_assert_result_note(res, "mixed_workloads: spread not checked (blocking work types)");
-	if (r && res && !ctx->abort_reported) {
-		kt_assert_result_fail(res, "%s", ctx->abort_reason ? ctx->abort_reason : "aborted");
-		ctx->abort_reported = true;
-	}
+	if (r)
+		kt_scen_fail_aborted(ctx, res);
 	return res;
 }
 
@@ -569,16 +567,14 @@ static struct kt_assert_result *weighted_pair(struct kt_ctx *ctx, const char *wh
 		r = kt_scen_spawn_into(ctx, w[i].cgroup, &wl, NULL, l, &why);
 		if (r)
 			return kt_ctx_fail(ctx, "%s: %s", what, why ? why : strerror(-r));
-		kt_timeline_add(ctx->timeline, "%s: %u CpuSpin workers as %s on CPU %u", what,
+		kt_timeline_add(kt_ctx_timeline(ctx), "%s: %u CpuSpin workers as %s on CPU %u", what,
 				wl.num_workers, w[i].label, cpu);
 	}
 	r = kt_scen_list_start(l);
 	if (r)
 		return kt_ctx_fail(ctx, "%s: cannot start the workers: %s", what, strerror(-r));
-	if (kt_ctx_sleep(ctx, ctx->duration_ms) && !ctx->abort_reported) {
-		kt_assert_result_fail(res, "%s", ctx->abort_reason ? ctx->abort_reason : "aborted");
-		ctx->abort_reported = true;
-	}
+	if (kt_ctx_sleep(ctx, ctx->duration_ms))
+		kt_scen_fail_aborted(ctx, res);
 	for (size_t i = 0; i < l->n; i++)
 		kt_workload_request_stop(l->e[i].h);
 	for (unsigned i = 0; i < 2; i++) {

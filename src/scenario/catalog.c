@@ -174,7 +174,7 @@ struct kt_assert_result *kt_scenario_run(const struct kt_scenario *s, struct kt_
 	if (!s || !ctx)
 		return kt_ctx_fail(ctx, "scenario_run: no scenario");
 	for (const char *const *f = s->required_flags; f && *f; f++) {
-		if (!has_flag(ctx->flags, *f)) {
+		if (!has_flag(ctx->state ? ctx->state->flags : NULL, *f)) {
 			res = kt_assert_result_new();
 			if (res)
 				kt_assert_result_skip(res, "%s needs flag %s", s->name, *f);
@@ -182,14 +182,14 @@ struct kt_assert_result *kt_scenario_run(const struct kt_scenario *s, struct kt_
 		}
 	}
 	for (const char *const *f = s->excluded_flags; f && *f; f++) {
-		if (has_flag(ctx->flags, *f)) {
+		if (has_flag(ctx->state ? ctx->state->flags : NULL, *f)) {
 			res = kt_assert_result_new();
 			if (res)
 				kt_assert_result_skip(res, "%s excludes flag %s", s->name, *f);
 			return res;
 		}
 	}
-	kt_timeline_add(ctx->timeline, "scenario %s: start", s->name);
+	kt_timeline_add(kt_ctx_timeline(ctx), "scenario %s: start", s->name);
 	if (s->action.kind == KT_ACTION_CUSTOM) {
 		if (!s->action.custom)
 			return kt_ctx_fail(ctx, "scenario %s: custom action without a function", s->name);
@@ -197,7 +197,7 @@ struct kt_assert_result *kt_scenario_run(const struct kt_scenario *s, struct kt_
 	} else {
 		res = kt_scen_run_steady(ctx, s->num_cgroups, s->cpuset_mode, s->cgroup_works);
 	}
-	kt_timeline_add(ctx->timeline, "scenario %s: %s", s->name,
+	kt_timeline_add(kt_ctx_timeline(ctx), "scenario %s: %s", s->name,
 			!res ? "no result" : res->skipped ? "skipped" : res->passed ? "pass" : "fail");
 	return res;
 }

@@ -91,21 +91,44 @@ const char *kt_timeline_get(const struct kt_timeline *t, size_t i, double *at_ms
 	return t->ev[i].text;
 }
 
+struct kt_timeline *kt_ctx_timeline(const struct kt_ctx *ctx)
+{
+	return ctx && ctx->state ? ctx->state->timeline : NULL;
+}
+
+const char *kt_ctx_abort_reason(const struct kt_ctx *ctx)
+{
+	return ctx && ctx->state ? ctx->state->abort_reason : NULL;
+}
+
+void kt_scen_fail_aborted(struct kt_ctx *ctx, struct kt_assert_result *res)
+{
+	struct kt_ctx_state *st = ctx ? ctx->state : NULL;
+
+	if (!res || !st || st->abort_reported)
+		return;
+	kt_assert_result_fail(res, "%s", st->abort_reason ? st->abort_reason : "aborted");
+	st->abort_reported = true;
+}
+
 bool kt_ctx_sched_ok(struct kt_ctx *ctx)
 {
+	struct kt_ctx_state *st = ctx->state;
 	char *why = NULL;
 
-	if (ctx->abort_reason)
+	if (!st)
+		return true;	/* no state, no scheduler hook */
+	if (st->abort_reason)
 		return false;
-	if (!ctx->sched_alive || ctx->sched_alive(ctx, &why)) {
+	if (!st->sched_alive || st->sched_alive(ctx, &why)) {
 		free(why);
 		return true;
 	}
-	ctx->abort_reason = kt_asprintf("scheduler died: %s", why ? why : "no reason given");
+	st->abort_reason = kt_asprintf("scheduler died: %s", why ? why : "no reason given");
 	free(why);
-	if (!ctx->abort_reason)
-		ctx->abort_reason = strdup("scheduler died");
-	kt_timeline_add(ctx->timeline, "abort: %s", ctx->abort_reason ? ctx->abort_reason : "");
+	if (!st->abort_reason)
+		st->abort_reason = strdup("scheduler died");
+	kt_timeline_add(st->timeline, "abort: %s", st->abort_reason ? st->abort_reason : "");
 	return false;
 }
 
@@ -120,11 +143,11 @@ void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
 {
 	struct kt_ctx_watch *w;
 
-	if (!ctx || !l || l->ctx)
+	if (!ctx || !ctx->state || !l || l->ctx)
+		return;	/* a ctx without state watches nothing */
+	if (!ctx->state->watch && !(ctx->state->watch = calloc(1, sizeof(*ctx->state->watch))))
 		return;
-	if (!ctx->watch && !(ctx->watch = calloc(1, sizeof(*ctx->watch))))
-		return;
-	w = ctx->watch;
+	w = ctx->state->watch;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 8;
 		struct kt_handle_list **v = realloc(w->lists, cap * sizeof(*v));
@@ -140,7 +163,7 @@ void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
 
 void kt_scen_unwatch(struct kt_handle_list *l)
 {
-	struct kt_ctx_watch *w = l && l->ctx ? l->ctx->watch : NULL;
+	struct kt_ctx_watch *w = l && l->ctx && l->ctx->state ? l->ctx->state->watch : NULL;
 
 	for (size_t i = 0; w && i < w->n; i++)
 		if (w->lists[i] == l) {
@@ -153,7 +176,8 @@ void kt_scen_unwatch(struct kt_handle_list *l)
 
 void kt_ctx_release(struct kt_ctx *ctx)
 {
-	struct kt_ctx_watch *w = ctx->watch;
+	struct kt_ctx_state *st = ctx->state;
+	struct kt_ctx_watch *w = st ? st->watch : NULL;
 
 	for (size_t i = 0; w && i < w->n; i++)
 		w->lists[i]->ctx = NULL;
@@ -162,15 +186,19 @@ void kt_ctx_release(struct kt_ctx *ctx)
 		kt_wc_free(w->wc);
 	}
 	free(w);
-	ctx->watch = NULL;
-	free(ctx->abort_reason);
-	ctx->abort_reason = NULL;
+	if (!st)
+		return;
+	st->watch = NULL;
+	free(st->abort_reason);
+	st->abort_reason = NULL;
 }
 
 void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
 {
-	if (ctx && ctx->watch && ctx->watch->wc && into)
-		kt_wc_check(ctx->watch->wc, into);
+	struct kt_ctx_watch *w = ctx && ctx->state ? ctx->state->watch : NULL;
+
+	if (w && w->wc && into)
+		kt_wc_check(w->wc, into);
 }
 
 /*
@@ -183,10 +211,13 @@ void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
  * runner stop the scheduler. */
 static void abort_now(struct kt_ctx *ctx, char *reason)
 {
-	ctx->abort_reason = reason;
-	kt_timeline_add(ctx->timeline, "abort: %s", reason ? reason : "worker failed");
-	if (ctx->on_abort)
-		ctx->on_abort(ctx);
+	struct kt_ctx_state *st = ctx->state;	/* set: only a watching ctx gets here */
+
+	free(st->abort_reason);
+	st->abort_reason = reason;
+	kt_timeline_add(st->timeline, "abort: %s", reason ? reason : "worker failed");
+	if (st->on_abort)
+		st->on_abort(ctx);
 }
 
 /*
@@ -222,7 +253,7 @@ static bool worker_died(struct kt_ctx *ctx, const struct kt_handle_entry *e, siz
 
 static bool worker_stuck(struct kt_ctx *ctx)
 {
-	struct kt_ctx_watch *w = ctx->watch;
+	struct kt_ctx_watch *w = ctx->state ? ctx->state->watch : NULL;
 	bool gap_on = ctx->assert.max_gap_ms.set && ctx->assert.max_gap_ms.v > 0;
 
 	if (!w)
@@ -261,9 +292,11 @@ int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 
 		if (!kt_ctx_sched_ok(ctx) || worker_stuck(ctx))
 			return -ECANCELED;
-		if (ctx->watch)
-			kt_scen_placement_sample(ctx, &ctx->watch->wc, &ctx->watch->wc_last_ns,
-						 ctx->watch->lists, ctx->watch->n);
+		if (ctx->state && ctx->state->watch) {
+			struct kt_ctx_watch *w = ctx->state->watch;
+
+			kt_scen_placement_sample(ctx, &w->wc, &w->wc_last_ns, w->lists, w->n);
+		}
 		if (now >= end)
 			return 0;
 		left = (end - now) / 1000000ull;
@@ -283,8 +316,7 @@ struct kt_assert_result *kt_ctx_fail(struct kt_ctx *ctx, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) < 0)
 		text = NULL;
 	va_end(ap);
-	if (ctx)
-		kt_timeline_add(ctx->timeline, "fail: %s", text ? text : "(no memory)");
+	kt_timeline_add(kt_ctx_timeline(ctx), "fail: %s", text ? text : "(no memory)");
 	if (r)
 		kt_assert_result_fail(r, "%s", text ? text : "(no memory for the message)");
 	free(text);

@@ -424,10 +424,8 @@ struct kt_assert_result *kt_collect_all(struct kt_handle_list **handles,
 	if (!res)
 		return NULL;	/* l's cleanup still kills every worker */
 	/* an early end (stuck worker, dead scheduler) belongs in this verdict */
-	if (l && l->ctx && l->ctx->abort_reason && !l->ctx->abort_reported) {
-		kt_assert_result_fail(res, "%s", l->ctx->abort_reason);
-		l->ctx->abort_reported = true;
-	}
+	if (l && l->ctx && kt_ctx_abort_reason(l->ctx))
+		kt_scen_fail_aborted(l->ctx, res);
 	if (l)
 		kt_scen_collect_list(l, checks, res);
 	return res;
@@ -446,7 +444,7 @@ int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_co
 		return -EINVAL;
 	/* the library does not print: the timeline, shown with a failure, says why */
 	if (!wl || !handles || !guard) {
-		kt_timeline_add(ctx->timeline, "setup_cgroups: %s is NULL%s", !wl ? "the workload" :
+		kt_timeline_add(kt_ctx_timeline(ctx), "setup_cgroups: %s is NULL%s", !wl ? "the workload" :
 				!handles ? "the handles argument" : "the guard argument",
 				!guard ? " (pass &guard, a KT_AUTO(kt_cgroup_group) variable that "
 					 "removes the cgroups when it leaves scope)" : "");
@@ -455,7 +453,7 @@ int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_co
 	*handles = NULL;
 	*guard = NULL;
 	if (!ctx->cgroups) {
-		kt_timeline_add(ctx->timeline, "setup_cgroups: this ctx has no cgroup manager");
+		kt_timeline_add(kt_ctx_timeline(ctx), "setup_cgroups: this ctx has no cgroup manager");
 		return -EINVAL;
 	}
 	g = kt_cgroup_group_new(ctx->cgroups);
@@ -469,13 +467,13 @@ int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_co
 		snprintf(name, sizeof(name), "cg_%u", i);
 		r = kt_cgroup_group_add(g, name);
 		if (r) {
-			kt_timeline_add(ctx->timeline, "setup_cgroups: cannot create %s: %s: %s",
+			kt_timeline_add(kt_ctx_timeline(ctx), "setup_cgroups: cannot create %s: %s: %s",
 					name, kt_cgroup_last_path(ctx->cgroups), strerror(-r));
 			return r;
 		}
 		r = kt_scen_spawn_into(ctx, name, wl, NULL, l, &why);
 		if (r) {
-			kt_timeline_add(ctx->timeline, "setup_cgroups: %s", why ? why : strerror(-r));
+			kt_timeline_add(kt_ctx_timeline(ctx), "setup_cgroups: %s", why ? why : strerror(-r));
 			return r;	/* l kills the workers, then g removes the cgroups */
 		}
 	}
@@ -484,7 +482,7 @@ int kt_setup_cgroups(struct kt_ctx *ctx, unsigned n, const struct kt_workload_co
 	r = kt_scen_list_start(l);
 	if (r)
 		return r;
-	kt_timeline_add(ctx->timeline, "setup_cgroups: cg_0..cg_%u, %u %s workers each", n ? n - 1 : 0,
+	kt_timeline_add(kt_ctx_timeline(ctx), "setup_cgroups: cg_0..cg_%u, %u %s workers each", n ? n - 1 : 0,
 			wl->num_workers,
 			kt_work_kind_name(wl->work.kind ? wl->work.kind : KT_WORK_CPU_SPIN));
 	*handles = kt_take_ptr(l);
@@ -520,10 +518,10 @@ int kt_spawn_diverse(struct kt_ctx *ctx, const char *const *cgroup_names, size_t
 		wl.work = (struct kt_work_type){ .kind = kinds[k] };
 		r = kt_scen_spawn_into(ctx, cg, &wl, NULL, l, &why);
 		if (r) {
-			kt_timeline_add(ctx->timeline, "spawn_diverse: %s", why ? why : strerror(-r));
+			kt_timeline_add(kt_ctx_timeline(ctx), "spawn_diverse: %s", why ? why : strerror(-r));
 			goto undo;
 		}
-		kt_timeline_add(ctx->timeline, "spawn_diverse: %u %s workers in %s", wl.num_workers,
+		kt_timeline_add(kt_ctx_timeline(ctx), "spawn_diverse: %u %s workers in %s", wl.num_workers,
 				kt_work_kind_name(kinds[k]), cg);
 	}
 	r = kt_scen_list_start(l);

@@ -208,21 +208,21 @@ static int apply_def(struct engine *e, const struct kt_cgroup_def *d, const char
 			*err = kt_asprintf("cannot set cpu.weight %u on %s: %s: %s", d->weight, d->name,
 					   kt_cgroup_last_path(e->ctx->cgroups), strerror(-r));
 		else
-			kt_timeline_add(e->ctx->timeline, "step %u: %s cpu.weight %u", e->step, d->name,
+			kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: %s cpu.weight %u", e->step, d->name,
 					d->weight);
 	}
 	if (r)
 		return r;
 	list = fmt_set(set);
 	if (d->no_workers) {
-		kt_timeline_add(e->ctx->timeline, "step %u: %s %s (no workers, cpuset %s)", e->step,
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: %s %s (no workers, cpuset %s)", e->step,
 				verb, d->name, list ? list : "?");
 		return 0;
 	}
 	r = kt_scen_spawn_into(e->ctx, d->name, &wl, &d->affinity, e->l, err);
 	if (r)
 		return r;
-	kt_timeline_add(e->ctx->timeline, "step %u: %s %s (%u %s workers, cpuset %s)", e->step, verb,
+	kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: %s %s (%u %s workers, cpuset %s)", e->step, verb,
 			d->name, wl.num_workers, work_name(&wl), list ? list : "?");
 	return 0;
 }
@@ -244,7 +244,7 @@ static void collect_cgroup(struct engine *e, const char *name, bool tree)
 
 		if (in_cgroup(h, name, tree)) {
 			kt_scen_collect_entry(h, e->checks, e->res);
-			kt_timeline_add(e->ctx->timeline, "step %u: collected workers of %s", e->step,
+			kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: collected workers of %s", e->step,
 					h->cgroup);
 		}
 	}
@@ -299,7 +299,7 @@ static int op_move_all(struct engine *e, const struct kt_op *op, char **err)
 		free(h->cgroup);
 		h->cgroup = dup;
 	}
-	kt_timeline_add(e->ctx->timeline, "step %u: move_all_tasks %s -> %s (%zu tasks)", e->step,
+	kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: move_all_tasks %s -> %s (%zu tasks)", e->step,
 			op->cgroup, op->cgroup2, n);
 	return 0;
 }
@@ -331,7 +331,7 @@ static int op_swap(struct engine *e, const struct kt_op *op, char **err)
 		KT_AUTOFREE char *la = fmt_set(sb);
 		KT_AUTOFREE char *lb = fmt_set(sa);
 
-		kt_timeline_add(e->ctx->timeline, "step %u: swap_cpusets %s -> %s, %s -> %s", e->step,
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: swap_cpusets %s -> %s, %s -> %s", e->step,
 				op->cgroup, la ? la : "?", op->cgroup2, lb ? lb : "?");
 	}
 	return r;
@@ -361,7 +361,7 @@ static int op_affinity(struct engine *e, const struct kt_op *op, char **err)
 			return r;
 		n += (unsigned)kt_workload_count(h->h);
 	}
-	kt_timeline_add(e->ctx->timeline, "step %u: set_affinity %s (kind %d, %u workers)", e->step,
+	kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: set_affinity %s (kind %d, %u workers)", e->step,
 			op->cgroup, (int)op->affinity.kind, n);
 	return 0;
 }
@@ -385,7 +385,7 @@ static int run_op(struct engine *e, const struct kt_op *op, char **err)
 			break;
 		}
 		forget_cgroup(e, op->cgroup);
-		kt_timeline_add(e->ctx->timeline, "step %u: remove_cgroup %s", e->step, op->cgroup);
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: remove_cgroup %s", e->step, op->cgroup);
 		break;
 	case KT_OP_SET_CPUSET:
 		r = resolve(e, &op->cpuset, &set, err);
@@ -394,14 +394,14 @@ static int run_op(struct engine *e, const struct kt_op *op, char **err)
 		if (!r) {
 			KT_AUTOFREE char *list = fmt_set(set);
 
-			kt_timeline_add(e->ctx->timeline, "step %u: set_cpuset %s -> %s", e->step,
+			kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: set_cpuset %s -> %s", e->step,
 					op->cgroup, list ? list : "?");
 		}
 		break;
 	case KT_OP_CLEAR_CPUSET:
 		r = write_cpuset(e, op->cgroup, NULL, err);
 		if (!r)
-			kt_timeline_add(e->ctx->timeline, "step %u: clear_cpuset %s", e->step, op->cgroup);
+			kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: clear_cpuset %s", e->step, op->cgroup);
 		break;
 	case KT_OP_SWAP_CPUSETS:
 		r = op_swap(e, op, err);
@@ -413,14 +413,14 @@ static int run_op(struct engine *e, const struct kt_op *op, char **err)
 		wl = kt_scen_def_wl(e->ctx, &op->def);
 		r = kt_scen_spawn_into(e->ctx, cg, &wl, &op->def.affinity, e->l, err);
 		if (!r)
-			kt_timeline_add(e->ctx->timeline, "step %u: %s %u %s workers in %s", e->step,
+			kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: %s %u %s workers in %s", e->step,
 					kt_scen_op_name(op->kind), wl.num_workers, work_name(&wl),
 					cg ? cg : KT_SCEN_HOST_LABEL);
 		break;
 	}
 	case KT_OP_STOP_CGROUP:
 		collect_cgroup(e, op->cgroup, false);
-		kt_timeline_add(e->ctx->timeline, "step %u: stop_cgroup %s", e->step, op->cgroup);
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: stop_cgroup %s", e->step, op->cgroup);
 		break;
 	case KT_OP_SET_AFFINITY:
 		r = op_affinity(e, op, err);
@@ -474,7 +474,7 @@ static int run_step(struct engine *e, const struct kt_step *st, char **err)
 	uint64_t total = hold_ms(e->ctx, &st->hold);
 	int r;
 
-	kt_timeline_add(e->ctx->timeline, "step %u: start", e->step);
+	kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: start", e->step);
 	for (const struct kt_cgroup_def *d = st->setup; d && d->name; d++) {
 		r = apply_def(e, d, "setup", err);
 		if (r) {
@@ -486,7 +486,7 @@ static int run_step(struct engine *e, const struct kt_step *st, char **err)
 		}
 	}
 	if (!e->settled && e->l->n && e->ctx->settle_ms) {
-		kt_timeline_add(e->ctx->timeline, "step %u: settle %llu ms", e->step,
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: settle %llu ms", e->step,
 				(unsigned long long)e->ctx->settle_ms);
 		if (kt_ctx_sleep(e->ctx, e->ctx->settle_ms))
 			return -ECANCELED;
@@ -504,7 +504,7 @@ static int run_step(struct engine *e, const struct kt_step *st, char **err)
 		r = run_ops(e, st->ops, err);
 		if (r)
 			return r;
-		kt_timeline_add(e->ctx->timeline, "step %u: hold %llu ms", e->step,
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: hold %llu ms", e->step,
 				(unsigned long long)total);
 		return kt_ctx_sleep(e->ctx, total);
 	}
@@ -513,12 +513,12 @@ static int run_step(struct engine *e, const struct kt_step *st, char **err)
 	uint64_t end = kt_now_ns() + total * 1000000ull;
 	unsigned round = 0;
 
-	kt_timeline_add(e->ctx->timeline, "step %u: loop every %llu ms for %llu ms", e->step,
+	kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: loop every %llu ms for %llu ms", e->step,
 			(unsigned long long)interval, (unsigned long long)total);
 	for (;;) {
 		uint64_t now, left;
 
-		kt_timeline_add(e->ctx->timeline, "step %u: loop round %u", e->step, ++round);
+		kt_timeline_add(kt_ctx_timeline(e->ctx), "step %u: loop round %u", e->step, ++round);
 		r = run_ops(e, st->ops, err);
 		if (r)
 			return r;
@@ -545,7 +545,7 @@ struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx, const struct 
 	if (!checks)
 		checks = e.checks = &ctx->assert;
 	if (kt_scen_validate_steps(ctx, steps, &err)) {
-		kt_timeline_add(ctx->timeline, "invalid scenario: %s", err ? err : "?");
+		kt_timeline_add(kt_ctx_timeline(ctx), "invalid scenario: %s", err ? err : "?");
 		return kt_ctx_fail(ctx, "%s", err ? err : "invalid scenario (out of memory)");
 	}
 	if (!ctx->cgroups)
@@ -567,21 +567,22 @@ struct kt_assert_result *kt_execute_steps_with(struct kt_ctx *ctx, const struct 
 		}
 		r = run_step(&e, &steps[i], &err);
 		if (!r)
-			kt_timeline_add(ctx->timeline, "step %u: end", e.step);
+			kt_timeline_add(kt_ctx_timeline(ctx), "step %u: end", e.step);
 	}
 	if (r == -ECANCELED) {
 		kt_assert_result_fail(e.res, "step %u: %s", e.step,
-				      ctx->abort_reason ? ctx->abort_reason : "aborted");
-		ctx->abort_reported = true;
+				      kt_ctx_abort_reason(ctx) ? kt_ctx_abort_reason(ctx) : "aborted");
+		if (ctx->state)
+			ctx->state->abort_reported = true;
 	}
 	else if (r) {
-		kt_timeline_add(ctx->timeline, "fail: %s", err ? err : strerror(-r));
+		kt_timeline_add(kt_ctx_timeline(ctx), "fail: %s", err ? err : strerror(-r));
 		kt_assert_result_fail(e.res, "%s", err ? err : strerror(-r));
 	}
 
 	/* Collect whatever exists, also after a failure: the reports are evidence. */
 	kt_scen_collect_list(e.l, checks, e.res);
-	kt_timeline_add(ctx->timeline, "collect: %s", e.res->passed ? "pass" : "fail");
+	kt_timeline_add(kt_ctx_timeline(ctx), "collect: %s", e.res->passed ? "pass" : "fail");
 	out = kt_take_ptr(e.res);
 	engine_release(&e);
 	return out;

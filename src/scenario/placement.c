@@ -170,7 +170,7 @@ void kt_scen_placement_sample(struct kt_ctx *ctx, struct kt_wc **wcp, uint64_t *
 		for (size_t i = 0; tasks && i < n; i++)
 			tasks[i] = s[i].task;
 		if (!n || tasks)
-			kt_wc_feed(*wcp, kt_timeline_now_ms(ctx->timeline), tasks, n, idle, ncpu);
+			kt_wc_feed(*wcp, kt_timeline_now_ms(kt_ctx_timeline(ctx)), tasks, n, idle, ncpu);
 	}
 	for (size_t i = 0; i < n; i++)
 		kt_cpuset_free(s[i].allowed);

@@ -8,6 +8,8 @@
 
 #include <ktstr/scenario.h>
 
+#include "scenario/ctx_state.h"
+
 /* How long one handle's workers get to stop and report. */
 #define KT_SCEN_COLLECT_MS 5000u
 /* Label of workers that live outside every test cgroup. */
@@ -31,6 +33,10 @@ struct kt_handle_list {
  * stops being watched when it is freed. */
 void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l);
 void kt_scen_unwatch(struct kt_handle_list *l);
+
+/* Fail res with the run's abort reason ("aborted" when none was given),
+ * once per run: nothing when it is in a result already or res is NULL. */
+void kt_scen_fail_aborted(struct kt_ctx *ctx, struct kt_assert_result *res);
 
 /* Take a placement sample of the watched lists when one is due (about
  * every 100 ms); *wc is created on first use from ctx->assert. */

@@ -310,11 +310,27 @@ static int wait_state_disabled(unsigned ms)
 	}
 }
 
+/* In the child, before the exec: its own process group (stopped as one),
+ * any CPU, no input, and output into the scheduler's log. */
+static void spawn_setup(void *arg)
+{
+	int out_fd = *(int *)arg, null = open("/dev/null", O_RDONLY);
+
+	setpgid(0, 0);
+	kt_unpin_self();
+	if (null >= 0)
+		dup2(null, 0);
+	dup2(out_fd, 1);
+	dup2(out_fd, 2);
+}
+
+/* The scheduler's pid, or -errno: fork's, or the exec's (no such binary). */
 static pid_t spawn(const char *binary, const char *const *args, int out_fd)
 {
 	size_t n = 0, i;
 	const char **argv;
 	pid_t pid;
+	int e;
 
 	while (args && args[n])
 		n++;
@@ -324,29 +340,9 @@ static pid_t spawn(const char *binary, const char *const *args, int out_fd)
 	argv[0] = binary;
 	for (i = 0; i < n; i++)
 		argv[i + 1] = args[i];
-	pid = fork();
-	if (pid < 0) {
-		free(argv);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		kt_unpin_self();
-		if (null >= 0)
-			dup2(null, 0);
-		dup2(out_fd, 1);
-		dup2(out_fd, 2);
-		if (strchr(binary, '/'))
-			execv(binary, (char *const *)argv);
-		else
-			execvp(binary, (char *const *)argv);
-		dprintf(2, "ktstr: cannot execute %s: %s\n", binary, strerror(errno));
-		_exit(127);
-	}
+	e = kt_spawn((char *const *)argv, spawn_setup, &out_fd, &pid);
 	free(argv);
-	return pid;
+	return e ? e : pid;
 }
 
 static void run_close(struct kt_sched_run *r)

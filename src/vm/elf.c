@@ -187,7 +187,7 @@ static const char *const default_dirs[] = {
 };
 
 static int resolve_one(const char *obj, const struct elf_info *info, const char *name,
-		       char **found)
+		       const char *lib_path, char **found)
 {
 	struct kt_strlist dirs = { 0 };
 	char origin[PATH_MAX], *slash;
@@ -205,8 +205,8 @@ static int resolve_one(const char *obj, const struct elf_info *info, const char 
 		strcpy(origin, ".");
 	if (info->rpath && !info->runpath)
 		add_paths(&dirs, info->rpath, origin);
-	if (getenv("LD_LIBRARY_PATH"))
-		add_paths(&dirs, getenv("LD_LIBRARY_PATH"), origin);
+	if (lib_path && *lib_path)
+		add_paths(&dirs, lib_path, origin);
 	if (info->runpath)
 		add_paths(&dirs, info->runpath, origin);
 	ldconf_dirs("/etc/ld.so.conf", &dirs, 0);
@@ -226,7 +226,8 @@ static int resolve_one(const char *obj, const struct elf_info *info, const char 
 	return err;
 }
 
-int kt_elf_closure(const char *path, struct kt_strlist *libs, char **missing)
+int kt_elf_closure(const char *path, const char *lib_path, struct kt_strlist *libs,
+		   char **missing)
 {
 	struct kt_strlist queue = { 0 };
 	int err = 0;
@@ -252,7 +253,7 @@ int kt_elf_closure(const char *path, struct kt_strlist *libs, char **missing)
 		for (size_t i = 0; !err && i < info.needed.n; i++) {
 			char *found = NULL;
 
-			err = resolve_one(obj, &info, info.needed.v[i], &found);
+			err = resolve_one(obj, &info, info.needed.v[i], lib_path, &found);
 			if (err == -ENOENT) {
 				if (missing)
 					*missing = strdup(info.needed.v[i]);

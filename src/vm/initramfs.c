@@ -22,12 +22,12 @@
 
 static const char *const busybox_paths[] = { "/bin/busybox", "/usr/bin/busybox", NULL };
 
-static const char *find_busybox(void)
+static const char *find_busybox(const struct kt_vm_host *host)
 {
-	const char *env = getenv("KTSTR_BUSYBOX");
+	const char *named = KT_VM_HOST(host, busybox);
 
-	if (env)
-		return access(env, X_OK) == 0 ? env : NULL;
+	if (named)
+		return access(named, X_OK) == 0 ? named : NULL;
 	for (size_t i = 0; busybox_paths[i]; i++)
 		if (access(busybox_paths[i], X_OK) == 0)
 			return busybox_paths[i];
@@ -59,6 +59,7 @@ static int busybox_applets(const char *busybox, struct kt_strlist *out)
 struct manifest {
 	struct kt_strlist pairs;
 	struct kt_strlist ld_dirs;
+	const char *lib_path;	/* the host loader's extra directories, or NULL */
 };
 
 static int add_elf_and_closure(struct manifest *m, const char *guest, const char *host,
@@ -74,15 +75,15 @@ static int add_elf_and_closure(struct manifest *m, const char *guest, const char
 	if (e)
 		return e;
 	first = m->pairs.n;
-	e = kt_elf_closure(host, &m->pairs, &missing);
+	e = kt_elf_closure(host, m->lib_path, &m->pairs, &missing);
 	if (e == -ENOENT && missing) {
 		*err = kt_asprintf("%s needs %s, which was not found on this host", host, missing);
 		free(missing);
 	}
 	/*
 	 * The closure was resolved on the host through the binary's own
-	 * search path (RPATH/RUNPATH, $LD_LIBRARY_PATH, ld.so.conf) and each
-	 * library keeps its host path in the guest; the guest has no
+	 * search path (RPATH/RUNPATH, the host's LD_LIBRARY_PATH, ld.so.conf)
+	 * and each library keeps its host path in the guest; the guest has no
 	 * ld.so.cache, so its loader is told every directory they came from.
 	 */
 	for (size_t i = first; !e && i + 1 < m->pairs.n; i += 2) {
@@ -377,12 +378,14 @@ static int write_archive(const char *path, const struct manifest *m, const char 
 	return kt_cpio_finish(c);
 }
 
-int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *files,
-		      size_t n_files, char **path, char **err)
+int kt_initramfs_base(const struct kt_vm_host *host, const char *init_binary,
+		      const struct kt_initramfs_file *files, size_t n_files, char **path,
+		      char **err)
 {
-	struct manifest m = { 0 };
+	struct manifest m = { .lib_path = KT_VM_HOST(host, lib_path) };
 	struct kt_strlist applets = { 0 };
-	KT_AUTOFREE char *cache = NULL, *dir = NULL, *final = NULL, *tmp = NULL, *ref = NULL;
+	const char *cache = KT_VM_HOST(host, cache_dir);
+	KT_AUTOFREE char *dir = NULL, *final = NULL, *tmp = NULL, *ref = NULL;
 	char refbuf[32];
 	uint64_t sk;
 	const char *busybox;
@@ -390,7 +393,11 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 	int e;
 
 	*err = NULL;
-	busybox = find_busybox();
+	if (!cache) {
+		*err = kt_asprintf("no cache directory to keep the initramfs in");
+		return -EINVAL;
+	}
+	busybox = find_busybox(host);
 	if (!busybox) {
 		*err = kt_asprintf("busybox not found (install busybox-static, or set KTSTR_BUSYBOX)");
 		return -ENOENT;
@@ -408,8 +415,7 @@ int kt_initramfs_base(const char *init_binary, const struct kt_initramfs_file *f
 			*err = kt_asprintf("cannot assemble the initramfs: %s", strerror(-e));
 		goto out;
 	}
-	cache = kt_cache_dir();
-	dir = cache ? kt_asprintf("%s/initramfs", cache) : NULL;
+	dir = kt_asprintf("%s/initramfs", cache);
 	if (!dir) {
 		e = -ENOMEM;
 		goto out;

@@ -1,8 +1,9 @@
 /*
  * Finding and vetting the kernel to boot: an explicit path (image file,
- * build tree or cache directory), $KTSTR_KERNEL, or the newest kernel that
- * `ktstr kernel fetch` put in the cache.  Checks the file really is a
- * kernel and, when its config is at hand, that it has what ktstr needs.
+ * build tree or cache directory), the host's default kernel, or the newest
+ * kernel that `ktstr kernel fetch` put in the host's cache.  Checks the
+ * file really is a kernel and, when its config is at hand, that it has
+ * what ktstr needs.
  * Downloading kernels is scripts/kernel-fetch's job, not this file's.
  */
 #include "vm/vm_internal.h"
@@ -21,15 +22,6 @@ const char *const kt_kernel_required_options[] = {
 	"CONFIG_SCHED_CLASS_EXT", "CONFIG_DEBUG_INFO_BTF", "CONFIG_CGROUPS", "CONFIG_CPUSETS",
 	NULL,
 };
-
-char *kt_cache_dir(void)
-{
-	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-
-	if (x && *x)
-		return kt_asprintf("%s/ktstr", x);
-	return kt_asprintf("%s/.cache/ktstr", home && *home ? home : "/tmp");
-}
 
 void kt_kernel_release(struct kt_kernel *k)
 {
@@ -113,9 +105,9 @@ static int check_config(const char *config, char **err)
 }
 
 /* Newest cache entry by name (versions sort well enough lexically). */
-static char *newest_cached(void)
+static char *newest_cached(const char *cache)
 {
-	KT_AUTOFREE char *cache = kt_cache_dir(), *dir = NULL;
+	KT_AUTOFREE char *dir = NULL;
 	char *best = NULL;
 	struct dirent *de;
 	DIR *d;
@@ -171,7 +163,8 @@ static int from_dir(const char *dir, struct kt_kernel *k)
 	return 0;
 }
 
-int kt_kernel_resolve(const char *arg, struct kt_kernel *out, char **err)
+int kt_kernel_resolve(const struct kt_vm_host *host, const char *arg, struct kt_kernel *out,
+		      char **err)
 {
 	KT_AUTOFREE char *cached = NULL;
 	const char *src = arg;
@@ -181,9 +174,9 @@ int kt_kernel_resolve(const char *arg, struct kt_kernel *out, char **err)
 	memset(out, 0, sizeof(*out));
 	*err = NULL;
 	if (!src || !*src)
-		src = getenv("KTSTR_KERNEL");
-	if (!src || !*src) {
-		cached = newest_cached();
+		src = KT_VM_HOST(host, kernel);
+	if (!src) {
+		cached = newest_cached(KT_VM_HOST(host, cache_dir));
 		if (!cached) {
 			*err = kt_asprintf("no kernel found: run `ktstr kernel fetch`, or pass --kernel "
 					   "PATH (or set KTSTR_KERNEL) to a bzImage or kernel build tree");

@@ -48,6 +48,16 @@ void kt_vm_result_release(struct kt_vm_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+char *kt_vm_timing_describe(const struct kt_vm_result *r)
+{
+	return kt_asprintf("host prep %.1f ms, QEMU start to result %.1f ms (guest kernel reached "
+			   "init at %.1f ms of its uptime), to QEMU gone %.1f ms, waited for a host "
+			   "CPU %.0f %%",
+			   (double)r->prep_ns / 1e6,
+			   r->result_ns ? (double)r->result_ns / 1e6 : -1.0, r->guest_init_ms,
+			   (double)r->total_ns / 1e6, r->host_wait_pct);
+}
+
 const char *kt_text_tail(const char *text, unsigned lines)
 {
 	const char *p;
@@ -219,21 +229,22 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	int e, out = -1, resfd = -1, pidfd = -1, status = 0;
 	bool timed_out = false, cancelled = false;
 	uint64_t start, deadline, t_enter = kt_now_ns(), t_result = 0;
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = KT_VM_HOST(cfg->host, tmpdir);
 	pid_t pid = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->host_wait_pct = -1;
 	*err = NULL;
 	/* a machine this QEMU cannot be asked for is refused before any work */
-	if ((e = kt_vm_machine_for(&cfg->topo, cfg->accel, &(struct kt_qemu_info){ 0 },
+	if ((e = kt_vm_machine_for(cfg->host, &cfg->topo, cfg->accel, &(struct kt_qemu_info){ 0 },
 				   &(struct kt_vm_machine){ 0 }, err)))
 		return e;
-	snprintf(rundir, sizeof(rundir), "%s/ktstr-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!tmp)
+		tmp = "/tmp";
+	snprintf(rundir, sizeof(rundir), "%s/ktstr-run-XXXXXX", tmp);
 	if (!mkdtemp(rundir)) {
 		e = -errno;
-		*err = kt_asprintf("cannot create a run directory in %s: %s",
-				   tmp && *tmp ? tmp : "/tmp", strerror(-e));
+		*err = kt_asprintf("cannot create a run directory in %s: %s", tmp, strerror(-e));
 		return e;
 	}
 	exe = cfg->init_binary ? strdup(cfg->init_binary) : self_exe();
@@ -241,7 +252,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		e = -ENOMEM;
 		goto out;
 	}
-	e = kt_initramfs_base(exe, cfg->files, cfg->n_files, &base, err);
+	e = kt_initramfs_base(cfg->host, exe, cfg->files, cfg->n_files, &base, err);
 	if (e)
 		goto out;
 	e = make_initrd(rundir, base, cfg->request_json, &initrd);
@@ -348,18 +359,6 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	drain(out, cfg->out_fd, NULL);
 	if (!t_result)
 		drain(resfd, -1, &result);
-	if (getenv("KTSTR_TIMING")) {
-		static const char key[] = "\"guest_init_ms\":";
-		const char *gi = result.len ? strstr(result.data, key) : NULL;
-
-		fprintf(stderr, "ktstr: timing: host prep %.1f ms, QEMU start to result %.1f ms "
-			"(guest kernel reached init at %.1f ms of its uptime), to QEMU gone %.1f ms, "
-			"waited for a host CPU %.0f %%\n",
-			(double)(start - t_enter) / 1e6,
-			t_result ? (double)(t_result - start) / 1e6 : -1.0,
-			gi ? strtod(gi + sizeof(key) - 1, NULL) : -1.0, (double)res->total_ns / 1e6,
-			res->host_wait_pct);
-	}
 	res->qemu_status = status;
 	res->console = cfg->keep_console ? read_tail(console, SIZE_MAX / 2)
 					 : read_tail(console, CONSOLE_TAIL_BYTES);
@@ -367,6 +366,16 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	if (result.len && kt_buf_append(&result, "", 1) == 0) {
 		res->result_json = result.data;
 		result = (struct kt_buf){ 0 };
+	}
+	res->prep_ns = start - t_enter;
+	res->result_ns = t_result ? t_result - start : 0;
+	res->guest_init_ms = -1.0;
+	if (res->result_json) {
+		static const char key[] = "\"guest_init_ms\":";
+		const char *gi = strstr(res->result_json, key);
+
+		if (gi)
+			res->guest_init_ms = strtod(gi + sizeof(key) - 1, NULL);
 	}
 	if (cancelled)
 		res->outcome = KT_VM_CANCELLED;

@@ -3,11 +3,11 @@
  * guests different LLCs depending on QEMU's version and the CPU vendor the
  * guest sees, so the plan for a topology is made from facts, not assumed:
  *
- *  - the QEMU actually used ($KTSTR_QEMU or qemu-system-x86_64 on PATH),
- *    its version probed once and cached, keyed by the binary's path, mtime
- *    and size;
+ *  - the QEMU actually used (the host's, by default qemu-system-x86_64 on
+ *    its search path), its version probed once and cached, keyed by the
+ *    binary's path, mtime and size;
  *  - the vendor: under TCG ktstr picks the CPU model (an Intel one unless
- *    $KTSTR_CPU names another); under KVM `-cpu host` shows the host's
+ *    the host names another); under KVM `-cpu host` shows the host's
  *    vendor (/proc/cpuinfo).
  *
  * What was found (QEMU 7.2 and 10.0.2, Linux 7.2 guests):
@@ -50,15 +50,14 @@
 
 /* ---- the QEMU binary ---------------------------------------------------- */
 
-/* path resolved through PATH, malloc'd; NULL if not found */
-static char *which(const char *name)
+/* name resolved through the ':'-separated path, malloc'd; NULL if not found */
+static char *which(const char *name, const char *path)
 {
-	const char *path = getenv("PATH");
 	char *copy, *save = NULL;
 
 	if (strchr(name, '/'))
 		return access(name, X_OK) == 0 ? strdup(name) : NULL;
-	copy = strdup(path && *path ? path : "/usr/bin:/bin");
+	copy = strdup(path ? path : "/usr/bin:/bin");
 	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
 		char *p = kt_asprintf("%s/%s", *d ? d : ".", name);
 
@@ -127,10 +126,11 @@ static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kt_qemu_info memo;
 static char memo_key[4200];
 
-int kt_qemu_probe(struct kt_qemu_info *out, char **err)
+int kt_qemu_probe(const struct kt_vm_host *host, struct kt_qemu_info *out, char **err)
 {
-	KT_AUTOFREE char *path = which(kt_qemu_binary()), *cache = NULL, *file = NULL;
-	KT_AUTOFREE char *seen = NULL, *text = NULL;
+	KT_AUTOFREE char *path = which(kt_qemu_binary(host), KT_VM_HOST(host, search_path));
+	KT_AUTOFREE char *seen = NULL, *text = NULL, *file = NULL;
+	const char *cache = KT_VM_HOST(host, cache_dir);
 	char key[4200];
 	struct stat st;
 	int e;
@@ -139,7 +139,7 @@ int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 	memset(out, 0, sizeof(*out));
 	if (!path || stat(path, &st) < 0) {
 		*err = kt_asprintf("QEMU not found: %s (install the qemu-system-x86 package, or set "
-				   "KTSTR_QEMU)", kt_qemu_binary());
+				   "KTSTR_QEMU)", kt_qemu_binary(host));
 		return -ENOENT;
 	}
 	snprintf(key, sizeof(key), "%s %lld %lld", path, (long long)st.st_mtime,
@@ -152,7 +152,6 @@ int kt_qemu_probe(struct kt_qemu_info *out, char **err)
 		return 0;
 	}
 	pthread_mutex_unlock(&memo_lock);
-	cache = kt_cache_dir();
 	file = cache ? kt_asprintf("%s/qemu-probe", cache) : NULL;
 	/* the cache: one line per binary, "path mtime size major.minor.micro" */
 	if (file && kt_read_file(file, &seen, NULL) == 0) {
@@ -313,16 +312,17 @@ int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
 	return 0;
 }
 
-int kt_vm_machine_for(const struct kt_topo_spec *t, enum kt_accel accel,
-		      struct kt_qemu_info *q, struct kt_vm_machine *m, char **why)
+int kt_vm_machine_for(const struct kt_vm_host *host, const struct kt_topo_spec *t,
+		      enum kt_accel accel, struct kt_qemu_info *q, struct kt_vm_machine *m,
+		      char **why)
 {
-	int e = kt_qemu_probe(q, why);
+	int e = kt_qemu_probe(host, q, why);
 
 	if (e)
 		return e;
 	return kt_vm_machine_plan(t, accel, q, accel == KT_ACCEL_KVM ? kt_host_cpu_vendor()
 								    : KT_VENDOR_OTHER,
-				  getenv("KTSTR_CPU"), m, why);
+				  KT_VM_HOST(host, cpu_model), m, why);
 }
 
 char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
@@ -343,7 +343,7 @@ char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_js
 	KT_AUTOFREE char *why = NULL, *how = NULL;
 	char *text;
 
-	if (kt_vm_machine_for(&cfg->topo, cfg->accel, &q, &m, &why) == 0)
+	if (kt_vm_machine_for(cfg->host, &cfg->topo, cfg->accel, &q, &m, &why) == 0)
 		how = kt_vm_machine_describe(&q, cfg->accel, &m);
 	text = kt_asprintf("%s; booted with %s", msg ? msg : "topology differs from the spec",
 			   how ? how : "an unknown QEMU");

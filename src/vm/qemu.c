@@ -46,11 +46,11 @@ void kt_vm_argv_free(char **argv)
 	free(argv);
 }
 
-const char *kt_qemu_binary(void)
+const char *kt_qemu_binary(const struct kt_vm_host *host)
 {
-	const char *q = getenv("KTSTR_QEMU");
+	const char *q = KT_VM_HOST(host, qemu);
 
-	return q && *q ? q : "qemu-system-x86_64";
+	return q ? q : "qemu-system-x86_64";
 }
 
 /* Host TSC rate in kHz, so the guest skips calibration (and never hangs in
@@ -110,12 +110,12 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 		mem = kt_vm_default_memory_mb(t);
 	if (mem % t->numa_nodes)
 		mem += t->numa_nodes - mem % t->numa_nodes;
-	ADD("%s", kt_qemu_binary());
-	kt_topo_spec_format(t, spec, sizeof(spec));
-	if ((err = kt_vm_machine_for(t, cfg->accel, &q, &m, &why))) {
+	if ((err = kt_vm_machine_for(cfg->host, t, cfg->accel, &q, &m, &why))) {
 		free(why);
 		goto fail;
 	}
+	ADD("%s", q.path);	/* found through the host's search path */
+	kt_topo_spec_format(t, spec, sizeof(spec));
 	ADD("-M");
 	/* KVM's interrupt remapping needs the IOAPIC in userspace */
 	ADD("%s", m.x2apic && cfg->accel == KT_ACCEL_KVM ? "q35,kernel-irqchip=split" : "q35");
@@ -228,7 +228,7 @@ fail:
  * far as "no init" panics within a second on a working KVM host.  On a
  * host whose KVM cannot run ordinary kernels, it hangs or QEMU dies.
  */
-static int boot_probe(const char *kernel)
+static int boot_probe(const char *qemu, const char *kernel)
 {
 	char dir[] = "/tmp/ktstr-probe-XXXXXX";
 	KT_AUTOFREE char *log = NULL, *serial = NULL, *text = NULL;
@@ -247,10 +247,10 @@ static int boot_probe(const char *kernel)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		execlp(kt_qemu_binary(), kt_qemu_binary(), "-M", "q35", "-nodefaults", "-no-reboot",
-		       "-display", "none", "-accel", "kvm", "-cpu", "host", "-m", "256", "-kernel",
-		       kernel, "-append", "console=ttyS0 panic=-1 rdinit=/none root=/dev/none",
-		       "-serial", serial, (char *)NULL);
+		execl(qemu, qemu, "-M", "q35", "-nodefaults", "-no-reboot", "-display", "none",
+		      "-accel", "kvm", "-cpu", "host", "-m", "256", "-kernel", kernel, "-append",
+		      "console=ttyS0 panic=-1 rdinit=/none root=/dev/none", "-serial", serial,
+		      (char *)NULL);
 		_exit(127);
 	}
 	deadline = kt_now_ns() + 8000000000ull;
@@ -273,26 +273,31 @@ static int boot_probe(const char *kernel)
 }
 
 /* The boot probe's verdict for this kernel, cached once per host boot. */
-static enum kt_accel boot_probe_cached(const char *kernel)
+static enum kt_accel boot_probe_cached(const struct kt_vm_host *host, const char *kernel)
 {
-	KT_AUTOFREE char *cache = NULL, *path = NULL, *key = NULL, *seen = NULL;
-	char boot_id[64] = "";
+	const char *cache = KT_VM_HOST(host, cache_dir);
+	KT_AUTOFREE char *path = NULL, *key = NULL, *seen = NULL;
+	struct kt_qemu_info q;
+	char boot_id[64] = "", *why = NULL;
 	enum kt_accel verdict;
 	struct stat st;
 
 	kt_read_line("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id));
 	if (stat(kernel, &st) < 0)
 		return KT_ACCEL_TCG;
-	cache = kt_cache_dir();
 	path = cache ? kt_asprintf("%s/accel-probe", cache) : NULL;
 	key = kt_asprintf("%s %s %lld", boot_id, kernel, (long long)st.st_mtime);
-	if (!path || !key)
+	if (!key)
 		return KT_ACCEL_TCG;
-	if (kt_read_file(path, &seen, NULL) == 0 && !strncmp(seen, key, strlen(key)) &&
+	if (path && kt_read_file(path, &seen, NULL) == 0 && !strncmp(seen, key, strlen(key)) &&
 	    seen[strlen(key)] == ' ')
 		return !strcmp(seen + strlen(key) + 1, "kvm\n") ? KT_ACCEL_KVM : KT_ACCEL_TCG;
-	verdict = boot_probe(kernel) == 0 ? KT_ACCEL_KVM : KT_ACCEL_TCG;
-	if (kt_mkdir_p(cache, 0755) == 0) {
+	if (kt_qemu_probe(host, &q, &why)) {
+		free(why);	/* no QEMU to boot with: kt_vm_run says so when it starts */
+		return KT_ACCEL_TCG;
+	}
+	verdict = boot_probe(q.path, kernel) == 0 ? KT_ACCEL_KVM : KT_ACCEL_TCG;
+	if (path && kt_mkdir_p(cache, 0755) == 0) {
 		KT_AUTOFREE char *line = kt_asprintf("%s %s\n", key, kt_accel_name(verdict));
 
 		if (line)
@@ -301,7 +306,8 @@ static enum kt_accel boot_probe_cached(const char *kernel)
 	return verdict;
 }
 
-int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out, char **err)
+int kt_accel_resolve(const struct kt_vm_host *host, enum kt_accel want, const char *kernel,
+		     enum kt_accel *out, char **err)
 {
 	int e;
 
@@ -311,7 +317,7 @@ int kt_accel_resolve(enum kt_accel want, const char *kernel, enum kt_accel *out,
 		return 0;
 	e = kt_vm_probe_kvm();
 	if (!e)
-		*out = boot_probe_cached(kernel);
+		*out = boot_probe_cached(host, kernel);
 	if (want == KT_ACCEL_KVM && *out != KT_ACCEL_KVM) {
 		*err = kt_asprintf("KVM requested but not usable: %s",
 				   e ? (e == -ENOEXEC ? "/dev/kvm cannot run a test guest"

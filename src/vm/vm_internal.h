@@ -25,13 +25,15 @@ void kt_cpio_abort(struct kt_cpio *c);
 
 /*
  * Shared-library closure of an ELF file, resolved as the dynamic loader
- * would (PT_INTERP, DT_NEEDED recursively, RPATH/RUNPATH with $ORIGIN,
- * ld.so.conf directories, the default directories).  Appends pairs of
+ * would (PT_INTERP, DT_NEEDED recursively, RPATH, then lib_path (the
+ * loader's LD_LIBRARY_PATH, ':'-separated, or NULL), RUNPATH, with $ORIGIN
+ * expanded, ld.so.conf directories, the default directories).  Appends pairs of
  * (guest path = the path the loader would open, host path) to *libs,
  * skipping ones already present.  Not an ELF -> 0 with nothing added.
  * A missing library is -ENOENT with *missing set (malloc'd name).
  */
-int kt_elf_closure(const char *path, struct kt_strlist *libs, char **missing);
+int kt_elf_closure(const char *path, const char *lib_path, struct kt_strlist *libs,
+		   char **missing);
 /* Dynamic ELF?  1 yes, 0 static or not ELF, <0 error. */
 int kt_elf_is_dynamic(const char *path);
 
@@ -54,8 +56,11 @@ int kt_host_wait_parse(const char *schedstat, struct kt_host_wait *w);
 int kt_host_wait_read(pid_t pid, struct kt_host_wait *w);
 double kt_host_wait_pct(const struct kt_host_wait *before, const struct kt_host_wait *after);
 
-/* QEMU binary ($KTSTR_QEMU or qemu-system-x86_64). */
-const char *kt_qemu_binary(void);
+/* A host field, or NULL when there is no host or the field is empty. */
+#define KT_VM_HOST(h, field) ((h) && (h)->field && *(h)->field ? (h)->field : NULL)
+
+/* QEMU binary as named (host->qemu or qemu-system-x86_64). */
+const char *kt_qemu_binary(const struct kt_vm_host *host);
 unsigned kt_vm_default_memory_mb(const struct kt_topo_spec *t);
 
 #endif

@@ -211,7 +211,7 @@ KTSTR_TEST(body_crash_reported, .llcs = 1, .cores = 2, .duration_s = 1,
 {
 	volatile int *nowhere = NULL;
 
-	kt_timeline_add(ctx->timeline, "about to crash: %d", crash_here(nowhere));
+	kt_timeline_add(kt_ctx_timeline(ctx), "about to crash: %d", crash_here(nowhere));
 	return kt_ctx_fail(ctx, "the crash did not happen");
 }
 

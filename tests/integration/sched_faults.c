@@ -49,7 +49,7 @@ static struct kt_assert_result *whole_catalog(struct kt_ctx *ctx)
 		if (kt_assert_result_merge(all, r))
 			kt_assert_result_fail(all, "%s: out of memory merging its result", s[i].name);
 		kt_assert_result_free(r);
-		if (ctx->abort_reason)
+		if (kt_ctx_abort_reason(ctx))
 			break;
 	}
 	return all;
@@ -212,7 +212,7 @@ KTSTR_TEST(fault_armed_by_map_write, .llcs = 1, .cores = 2, .scheduler = &ARMED_
 	fd = bpf_obj_get("/sys/fs/bpf/fixture_ctl");
 	if (fd < 0 || bpf_map_update_elem(fd, &key, &ctl, 0))
 		return kt_ctx_fail(ctx, "cannot write the fixture's fault_ctl map");
-	kt_timeline_add(ctx->timeline, "fault armed through the fault_ctl map");
+	kt_timeline_add(kt_ctx_timeline(ctx), "fault armed through the fault_ctl map");
 	kt_ctx_sleep(ctx, ctx->duration_ms - 800);
 	return kt_collect_all(&handles, &ctx->assert);
 }

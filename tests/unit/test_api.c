@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup_internal.h"
+#include "scenario/ctx_state.h"
 #include "util/util.h"
 
 #include <ktstr/ktstr.h>
@@ -70,16 +72,17 @@ static void test_llc_aligned_vs_spec(void **state)
 
 static void test_setup_cgroups_without_guard(void **state)
 {
-	struct kt_ctx ctx = { 0 };
+	struct kt_ctx_state st = { .timeline = kt_timeline_new() };
+	struct kt_ctx ctx = { .state = &st };
 	struct kt_workload_config wl = { .num_workers = 1 };
 	struct kt_handle_list *h = NULL;
 	double at;
 
-	ctx.timeline = kt_timeline_new();
 	assert_int_equal(kt_setup_cgroups(&ctx, 1, &wl, &h, NULL), -EINVAL);
-	assert_int_equal(kt_timeline_count(ctx.timeline), 1);
-	assert_non_null(strstr(kt_timeline_get(ctx.timeline, 0, &at), "guard argument is NULL"));
-	kt_timeline_free(ctx.timeline);
+	assert_int_equal(kt_timeline_count(kt_ctx_timeline(&ctx)), 1);
+	assert_non_null(strstr(kt_timeline_get(kt_ctx_timeline(&ctx), 0, &at),
+			       "guard argument is NULL"));
+	kt_timeline_free(st.timeline);
 }
 
 static void collect(void *arg, const char *what)
@@ -103,8 +106,7 @@ static void test_direct_cgroup_calls_observed(void **state)
 	assert_int_equal(kt_write_whole(f1, "cpuset cpu\n", 11, 0644), 0);
 	assert_int_equal(kt_write_whole(f2, "", 0, 0644), 0);
 	assert_int_equal(kt_write_whole(f3, "0-3\n", 4, 0644), 0);
-	setenv(KT_CGROUP_FAKE_ENV, "1", 1);
-	assert_int_equal(kt_cgroup_manager_new(root, "ktstr-unit", &m), 0);
+	assert_int_equal(kt_cg_manager_new(root, "ktstr-unit", true, &m), 0);
 	kt_cgroup_manager_observe(m, collect, t);
 	assert_int_equal(kt_cgroup_create(m, "cg_0"), 0);
 	assert_int_equal(kt_cpuset_parse("0-1", &set, NULL), 0);
@@ -120,7 +122,6 @@ static void test_direct_cgroup_calls_observed(void **state)
 	assert_string_equal(kt_timeline_get(t, 2, &at), "cpuset of cg_0 cleared");
 	kt_cpuset_free(set);
 	kt_cgroup_manager_free(m);
-	unsetenv(KT_CGROUP_FAKE_ENV);
 	kt_rm_rf(root);
 }
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests of the cgroup manager and its guard.
  *
- * The fake_* tests drive the logic on a plain directory tree
- * (KT_CGROUP_FAKE_ROOT=1).  The real_* tests need /sys/fs/cgroup to be
+ * The fake_* tests drive the logic on a plain directory tree (fake mode,
+ * which only the module's internal constructors offer).  The real_* tests need /sys/fs/cgroup to be
  * cgroup v2 with the cpuset controller and root privileges (the project's
  * VM); elsewhere they are skipped.  Every test's teardown fails the test if
  * a directory was left behind.
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <ktstr/cgroup.h>
+#include "cgroup/cgroup_internal.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -90,7 +91,6 @@ static int fake_setup(void **state)
 	put(f->root, "cgroup.controllers", "cpuset cpu io memory pids\n");
 	put(f->root, "cgroup.subtree_control", "");
 	put(f->root, "cpuset.cpus.effective", "0-3\n");
-	setenv(KT_CGROUP_FAKE_ENV, "1", 1);
 	*state = f;
 	return 0;
 }
@@ -100,7 +100,6 @@ static int fake_teardown(void **state)
 	struct fx *f = *state;
 	size_t left = count_subdirs(f->root);
 
-	unsetenv(KT_CGROUP_FAKE_ENV);
 	kt_rm_rf(f->root);
 	free(f);
 	if (left) {
@@ -114,7 +113,7 @@ static struct kt_cgroup_manager *fake_manager(struct fx *f)
 {
 	struct kt_cgroup_manager *m = NULL;
 
-	assert_int_equal(kt_cgroup_manager_new(f->root, f->parent, &m), 0);
+	assert_int_equal(kt_cg_manager_new(f->root, f->parent, true, &m), 0);
 	assert_non_null(m);
 	return m;
 }
@@ -158,7 +157,7 @@ static void fake_new_default_parent_name(void **state)
 	KT_AUTO(kt_cgroup_manager) m = NULL;
 	KT_AUTOFREE char *want = kt_asprintf("%s/ktstr-%d", f->root, (int)getpid());
 
-	assert_int_equal(kt_cgroup_manager_new(f->root, NULL, &m), 0);
+	assert_int_equal(kt_cg_manager_new(f->root, NULL, true, &m), 0);
 	assert_string_equal(kt_cgroup_manager_path(m), want);
 	assert_true(is_dir(want));
 }
@@ -169,7 +168,7 @@ static void fake_new_without_cpuset(void **state)
 	struct kt_cgroup_manager *m = (void *)1;
 
 	put(f->root, "cgroup.controllers", "cpu memory\n");
-	assert_int_equal(kt_cgroup_manager_new(f->root, f->parent, &m), -ENODEV);
+	assert_int_equal(kt_cg_manager_new(f->root, f->parent, true, &m), -ENODEV);
 	assert_null(m);
 	assert_int_equal(count_subdirs(f->root), 0);
 }
@@ -179,9 +178,9 @@ static void fake_new_rejects_bad_parent(void **state)
 	struct fx *f = *state;
 	struct kt_cgroup_manager *m = NULL;
 
-	assert_int_equal(kt_cgroup_manager_new(f->root, "a/b", &m), -EINVAL);
-	assert_int_equal(kt_cgroup_manager_new(f->root, "..", &m), -EINVAL);
-	assert_int_equal(kt_cgroup_manager_new(f->root, "", &m), -EINVAL);
+	assert_int_equal(kt_cg_manager_new(f->root, "a/b", true, &m), -EINVAL);
+	assert_int_equal(kt_cg_manager_new(f->root, "..", true, &m), -EINVAL);
+	assert_int_equal(kt_cg_manager_new(f->root, "", true, &m), -EINVAL);
 	assert_null(m);
 }
 
@@ -191,13 +190,13 @@ static void plain_dir_is_not_cgroup2(void **state)
 	struct kt_cgroup_manager *m = NULL;
 	size_t n = 99;
 
-	unsetenv(KT_CGROUP_FAKE_ENV);
+	/* the public functions never take fake mode, whatever the environment says */
+	setenv("KT_CGROUP_FAKE_ROOT", "1", 1);
 	assert_int_equal(kt_cgroup_manager_new(f->root, f->parent, &m), -ENOTSUP);
 	assert_null(m);
 	assert_int_equal(kt_cgroup_manager_new("/nonexistent/kt", NULL, &m), -ENOTSUP);
 	assert_int_equal(kt_cgroup_cleanup_stale(f->root, true, &n), -ENOTSUP);
-	setenv(KT_CGROUP_FAKE_ENV, "0", 1); /* only "1" enables fake mode */
-	assert_int_equal(kt_cgroup_manager_new(f->root, f->parent, &m), -ENOTSUP);
+	unsetenv("KT_CGROUP_FAKE_ROOT");
 	assert_int_equal(count_subdirs(f->root), 0);
 }
 
@@ -499,18 +498,18 @@ static void fake_cleanup_stale(void **state)
 	assert_int_equal(mkdir(odd, 0755), 0);
 	assert_int_equal(mkdir(other, 0755), 0);
 
-	assert_int_equal(kt_cgroup_cleanup_stale(f->root, false, &n), 1);
+	assert_int_equal(kt_cg_cleanup_stale(f->root, false, true, &n), 1);
 	assert_int_equal(n, 1);
 	assert_false(is_dir(dead));
 	assert_true(is_dir(alive));
 
 	/* force takes live runs too, but never the caller's own. */
-	assert_int_equal(kt_cgroup_cleanup_stale(f->root, true, &n), 1);
+	assert_int_equal(kt_cg_cleanup_stale(f->root, true, true, &n), 1);
 	assert_false(is_dir(alive));
 	assert_true(is_dir(self));
 	assert_true(is_dir(odd));
 	assert_true(is_dir(other));
-	assert_int_equal(kt_cgroup_cleanup_stale(f->root, true, NULL), 0);
+	assert_int_equal(kt_cg_cleanup_stale(f->root, true, true, NULL), 0);
 	rmdir(self);
 	rmdir(odd);
 	rmdir(other);
@@ -540,7 +539,6 @@ static int real_setup(void **state)
 
 	if (!f)
 		return -1;
-	unsetenv(KT_CGROUP_FAKE_ENV);
 	strcpy(f->root, KT_CGROUP_DEFAULT_ROOT);
 	snprintf(f->parent, sizeof(f->parent), "ktstr-ut-%d", (int)getpid());
 	*state = f;

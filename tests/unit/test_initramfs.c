@@ -2,7 +2,7 @@
  * The initramfs cache on the host: a hit refreshes the archive's age (so a
  * concurrent run's pruning keeps what another is about to boot), and a
  * corrupt or truncated archive is rebuilt instead of handed to QEMU.  Runs
- * in a private XDG_CACHE_HOME; nothing boots.
+ * in a private cache directory; nothing boots.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +28,6 @@ static int setup(void **state)
 {
 	if (!mkdtemp(cache))
 		return -1;
-	setenv("XDG_CACHE_HOME", cache, 1);
 	self = realpath("/proc/self/exe", NULL);
 	return self ? 0 : -1;
 }
@@ -43,7 +42,8 @@ static int teardown(void **state)
 static char *build(void)
 {
 	char *path = NULL, *err = NULL;
-	int e = kt_initramfs_base(self, NULL, 0, &path, &err);
+	int e = kt_initramfs_base(&(struct kt_vm_host){ .cache_dir = cache }, self, NULL, 0,
+				  &path, &err);
 
 	if (e)
 		print_error("kt_initramfs_base: %s\n", err ? err : strerror(-e));
@@ -86,11 +86,30 @@ static void test_corrupt_archive_rebuilt(void **state)
 	assert_memory_equal(text, "070701", 6);
 }
 
+/* The cache directory and busybox are the caller's: without a cache there
+ * is nowhere to build, and a busybox named that is not there is refused
+ * even when the default one exists. */
+static void test_host_given(void **state)
+{
+	char *path = NULL, *err = NULL;
+
+	assert_int_equal(kt_initramfs_base(NULL, self, NULL, 0, &path, &err), -EINVAL);
+	assert_non_null(strstr(err, "no cache directory"));
+	free(err);
+	assert_int_equal(kt_initramfs_base(&(struct kt_vm_host){ .cache_dir = cache,
+								 .busybox = "/nonexistent/bb" },
+					   self, NULL, 0, &path, &err), -ENOENT);
+	assert_non_null(strstr(err, "busybox not found"));
+	free(err);
+	assert_null(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hit_refreshes_age),
 		cmocka_unit_test(test_corrupt_archive_rebuilt),
+		cmocka_unit_test(test_host_given),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

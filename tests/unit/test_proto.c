@@ -472,12 +472,18 @@ static void test_declaration_request(void **state)
 	kt_request_release(&r);
 
 	/* another binary in the declared one's place is not held to its ops name */
-	setenv("KTSTR_SCHEDULER", "/bin/true", 1);
+	{
+		struct kt_host_env over = { .scheduler = "/bin/true" };
+
+		assert_null(kt_runner_sched_ops(&sched, &over));
+		over.scheduler_ops = "other";
+		assert_string_equal(kt_runner_sched_ops(&sched, &over), "other");
+		over.scheduler = NULL;
+		assert_string_equal(kt_runner_sched_ops(&sched, &over), "fixture");
+	}
 	assert_int_equal(kt_runner_test_request(&def, &sched, 0, "/bin/true", 1, &r), 0);
-	assert_null(r.sched.ops);
 	assert_string_equal(r.sched.binary, "/include/true");
 	kt_request_release(&r);
-	unsetenv("KTSTR_SCHEDULER");
 
 	/* not found (or a host run): no scheduler in the request, flags still named */
 	assert_int_equal(kt_runner_test_request(&def, &sched, 1u, NULL, 1, &r), 0);

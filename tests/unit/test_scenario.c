@@ -13,6 +13,7 @@
 
 #include <ktstr/scenario.h>
 
+#include "scenario/ctx_state.h"
 #include "util/util.h"
 
 static struct kt_topology *topo_of(const char *spec)
@@ -74,7 +75,8 @@ static bool dies_later(struct kt_ctx *ctx, char **why)
 static void test_ctx_sleep_abort(void **state)
 {
 	KT_AUTO(kt_timeline) t = kt_timeline_new();
-	struct kt_ctx ctx = { .timeline = t };
+	struct kt_ctx_state st = { .timeline = t };
+	struct kt_ctx ctx = { .state = &st };
 	uint64_t t0 = kt_now_ns();
 
 	/* No hook: plain sleep, always healthy. */
@@ -83,25 +85,27 @@ static void test_ctx_sleep_abort(void **state)
 	assert_true(kt_ctx_sched_ok(&ctx));
 
 	/* A scheduler dying 150 ms in ends a 5 s sleep early. */
-	ctx.sched_alive = dies_later;
+	st.sched_alive = dies_later;
 	die_after_ns = kt_now_ns() + 150000000ull;
 	t0 = kt_now_ns();
 	assert_int_equal(kt_ctx_sleep(&ctx, 5000), -ECANCELED);
 	assert_true(kt_now_ns() - t0 < 1000000000ull);
 	assert_true(alive_calls >= 2);
-	assert_non_null(ctx.abort_reason);
-	assert_non_null(strstr(ctx.abort_reason, "exit 3"));
+	assert_non_null(kt_ctx_abort_reason(&ctx));
+	assert_non_null(strstr(kt_ctx_abort_reason(&ctx), "exit 3"));
 	/* Once dead, stays dead without asking again. */
 	alive_calls = 0;
 	assert_false(kt_ctx_sched_ok(&ctx));
 	assert_int_equal(alive_calls, 0);
-	free(ctx.abort_reason);
+	kt_ctx_release(&ctx);
+	assert_null(kt_ctx_abort_reason(&ctx));
 }
 
 static void test_ctx_fail(void **state)
 {
 	KT_AUTO(kt_timeline) t = kt_timeline_new();
-	struct kt_ctx ctx = { .timeline = t };
+	struct kt_ctx_state st = { .timeline = t };
+	struct kt_ctx ctx = { .state = &st };
 	KT_AUTO(kt_assert_result) r = kt_ctx_fail(&ctx, "boom %d", 7);
 
 	assert_non_null(r);
@@ -303,7 +307,8 @@ static void test_scenario_run_flags(void **state)
 				       .action = { KT_ACTION_CUSTOM, kt_scenario_steady } };
 	const struct kt_scenario x = { .name = "no_borrow", .excluded_flags = have,
 				       .action = { KT_ACTION_CUSTOM, kt_scenario_steady } };
-	struct kt_ctx ctx = { .flags = have };
+	struct kt_ctx_state st = { .flags = have };
+	struct kt_ctx ctx = { .state = &st };
 	KT_AUTO(kt_assert_result) r = kt_scenario_run(&s, &ctx);
 	KT_AUTO(kt_assert_result) r2 = kt_scenario_run(&x, &ctx);
 
@@ -318,6 +323,7 @@ static void test_scenario_run_flags(void **state)
 struct vfix {
 	struct kt_topology *topo;
 	struct kt_timeline *t;
+	struct kt_ctx_state st;
 	struct kt_ctx ctx;
 };
 
@@ -327,7 +333,8 @@ static int vsetup(void **state)
 
 	f->topo = topo_of("1n2l2c1t");
 	f->t = kt_timeline_new();
-	f->ctx = (struct kt_ctx){ .topo = f->topo, .timeline = f->t, .duration_ms = 100,
+	f->st = (struct kt_ctx_state){ .timeline = f->t };
+	f->ctx = (struct kt_ctx){ .topo = f->topo, .state = &f->st, .duration_ms = 100,
 				  .workers_per_cgroup = 2, .assert = kt_assert_default_checks() };
 	*state = f;
 	return 0;
@@ -339,7 +346,7 @@ static int vteardown(void **state)
 
 	kt_timeline_free(f->t);
 	kt_topology_free(f->topo);
-	free(f->ctx.abort_reason);
+	kt_ctx_release(&f->ctx);
 	free(f);
 	return 0;
 }

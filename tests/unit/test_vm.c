@@ -40,7 +40,7 @@ static void test_qemu_argv_topology(void **state)
 
 	/* the layout depends on the QEMU found (test_machine covers each case) */
 	assert_int_equal(kt_topo_spec_parse("2n4l1c1t", &cfg.topo, NULL), 0);
-	assert_int_equal(kt_vm_machine_for(&cfg.topo, cfg.accel, &q, &m, &why), 0);
+	assert_int_equal(kt_vm_machine_for(NULL, &cfg.topo, cfg.accel, &q, &m, &why), 0);
 	snprintf(smp, sizeof(smp), "4,sockets=%u,dies=%u,cores=1,threads=1", m.sockets, m.dies);
 	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
 	assert_true(argv_has(argv, "-smp", smp));
@@ -59,7 +59,7 @@ static void test_qemu_argv_topology(void **state)
 	/* one node: no NUMA arguments; SMT; KVM uses the host CPU */
 	assert_int_equal(kt_topo_spec_parse("smt-2llc", &cfg.topo, NULL), 0);
 	cfg.accel = KT_ACCEL_KVM;
-	assert_int_equal(kt_vm_machine_for(&cfg.topo, cfg.accel, &q, &m, &why), 0);
+	assert_int_equal(kt_vm_machine_for(NULL, &cfg.topo, cfg.accel, &q, &m, &why), 0);
 	snprintf(smp, sizeof(smp), "8,sockets=%u,dies=%u,cores=2,threads=2", m.sockets, m.dies);
 	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
 	assert_true(argv_has(argv, "-smp", smp));
@@ -140,7 +140,7 @@ static void test_elf_closure(void **state)
 	char *missing = NULL;
 
 	/* a dynamic executable: its loader and libc (guest path, host path pairs) */
-	assert_int_equal(kt_elf_closure("/bin/ls", &libs, &missing), 0);
+	assert_int_equal(kt_elf_closure("/bin/ls", NULL, &libs, &missing), 0);
 	assert_true(libs.n >= 4 && libs.n % 2 == 0);
 	assert_true(list_has_suffix(&libs, "/ld-linux-x86-64.so.2"));
 	assert_true(list_has_suffix(&libs, "/libc.so.6"));
@@ -148,13 +148,43 @@ static void test_elf_closure(void **state)
 	kt_strlist_release(&libs);
 	/* static busybox and a text file: nothing to add */
 	if (access("/bin/busybox", R_OK) == 0) {
-		assert_int_equal(kt_elf_closure("/bin/busybox", &libs, &missing), 0);
+		assert_int_equal(kt_elf_closure("/bin/busybox", NULL, &libs, &missing), 0);
 		assert_int_equal(libs.n, 0);
 		assert_int_equal(kt_elf_is_dynamic("/bin/busybox"), 0);
 	}
-	assert_int_equal(kt_elf_closure("/etc/passwd", &libs, &missing), 0);
+	assert_int_equal(kt_elf_closure("/etc/passwd", NULL, &libs, &missing), 0);
 	assert_int_equal(libs.n, 0);
 	kt_strlist_release(&libs);
+}
+
+/*
+ * The caller's library path (the host loader's LD_LIBRARY_PATH) comes
+ * before the default directories, as for the loader: a libc copied into
+ * a private directory is the one the guest gets.
+ */
+static void test_elf_closure_lib_path(void **state)
+{
+	char dir[] = "/tmp/kt-libpath-XXXXXX";
+	struct kt_strlist libs = { 0 }, dflt = { 0 };
+	KT_AUTOFREE char *libc = NULL, *copy = NULL, *data = NULL;
+	char *missing = NULL;
+	size_t len = 0;
+
+	assert_int_equal(kt_elf_closure("/bin/ls", NULL, &dflt, &missing), 0);
+	for (size_t i = 0; i + 1 < dflt.n; i += 2)
+		if (strstr(dflt.v[i], "/libc.so.6"))
+			libc = strdup(dflt.v[i + 1]);
+	assert_non_null(libc);
+	assert_non_null(mkdtemp(dir));
+	copy = kt_asprintf("%s/libc.so.6", dir);
+	assert_int_equal(kt_read_file(libc, &data, &len), 0);
+	assert_int_equal(kt_write_whole(copy, data, len, 0755), 0);
+	assert_int_equal(kt_elf_closure("/bin/ls", dir, &libs, &missing), 0);
+	assert_true(kt_strlist_has(&libs, copy));
+	assert_false(kt_strlist_has(&libs, libc));
+	kt_strlist_release(&libs);
+	kt_strlist_release(&dflt);
+	kt_rm_rf(dir);
 }
 
 static void test_kernel_vetting(void **state)
@@ -163,9 +193,9 @@ static void test_kernel_vetting(void **state)
 	struct kt_kernel k;
 	char *err = NULL;
 
-	assert_int_equal(kt_kernel_resolve("/nonexistent/bzImage", &k, &err), -ENOENT);
+	assert_int_equal(kt_kernel_resolve(NULL, "/nonexistent/bzImage", &k, &err), -ENOENT);
 	free(err);
-	assert_int_equal(kt_kernel_resolve("/etc/passwd", &k, &err), -ENOEXEC);
+	assert_int_equal(kt_kernel_resolve(NULL, "/etc/passwd", &k, &err), -ENOEXEC);
 	assert_non_null(strstr(err, "not a kernel image"));
 	free(err);
 
@@ -178,16 +208,63 @@ static void test_kernel_vetting(void **state)
 	const char *text = "CONFIG_DEBUG_INFO_BTF=y\nCONFIG_CGROUPS=y\nCONFIG_CPUSETS=y\n";
 
 	assert_int_equal(kt_write_whole(cfg, text, strlen(text), 0644), 0);
-	assert_int_equal(kt_kernel_resolve(dir, &k, &err), -EINVAL);
+	assert_int_equal(kt_kernel_resolve(NULL, dir, &k, &err), -EINVAL);
 	assert_non_null(strstr(err, "CONFIG_SCHED_CLASS_EXT"));
 	free(err);
 	text = "CONFIG_SCHED_CLASS_EXT=y\nCONFIG_DEBUG_INFO_BTF=y\nCONFIG_CGROUPS=y\nCONFIG_CPUSETS=y\n";
 	assert_int_equal(kt_write_whole(cfg, text, strlen(text), 0644), 0);
-	assert_int_equal(kt_kernel_resolve(dir, &k, &err), 0);
+	assert_int_equal(kt_kernel_resolve(NULL, dir, &k, &err), 0);
 	assert_string_equal(k.image, p);
 	assert_string_equal(k.config, cfg);
 	kt_kernel_release(&k);
 	kt_rm_rf(dir);
+}
+
+/* The host's settings come in as arguments: nothing is read from the
+ * environment, whatever it holds. */
+static void test_host_settings(void **state)
+{
+	char dir[] = "/tmp/kt-host-XXXXXX";
+	struct kt_vm_host host = { 0 };
+	struct kt_vm_result r = { .prep_ns = 12500000, .result_ns = 0, .guest_init_ms = 810.5,
+				  .total_ns = 2000000000, .host_wait_pct = 12.4 };
+	struct kt_qemu_info q;
+	struct kt_kernel k;
+	KT_AUTOFREE char *timing = NULL;
+	char *err = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("KTSTR_KERNEL", "/nonexistent/from-env", 1);
+	setenv("KTSTR_QEMU", "/nonexistent/qemu-from-env", 1);
+	/* no kernel named and an empty cache: nothing found */
+	host.cache_dir = dir;
+	assert_int_equal(kt_kernel_resolve(&host, NULL, &k, &err), -ENOENT);
+	assert_non_null(strstr(err, "no kernel found"));
+	free(err);
+	/* the host's default kernel is the one vetted */
+	host.kernel = "/etc/passwd";
+	assert_int_equal(kt_kernel_resolve(&host, NULL, &k, &err), -ENOEXEC);
+	assert_non_null(strstr(err, "/etc/passwd"));
+	free(err);
+	/* QEMU: the host's, by path or by name on the host's search path */
+	host.qemu = "/nonexistent/qemu";
+	assert_int_equal(kt_qemu_probe(&host, &q, &err), -ENOENT);
+	assert_non_null(strstr(err, "QEMU not found: /nonexistent/qemu"));
+	free(err);
+	host.qemu = NULL;
+	host.search_path = dir;
+	assert_int_equal(kt_qemu_probe(&host, &q, &err), -ENOENT);
+	assert_non_null(strstr(err, "qemu-system-x86_64"));
+	free(err);
+	unsetenv("KTSTR_KERNEL");
+	unsetenv("KTSTR_QEMU");
+	kt_rm_rf(dir);
+
+	/* the timing line is the caller's to print */
+	timing = kt_vm_timing_describe(&r);
+	assert_string_equal(timing, "host prep 12.5 ms, QEMU start to result -1.0 ms (guest kernel "
+			    "reached init at 810.5 ms of its uptime), to QEMU gone 2000.0 ms, "
+			    "waited for a host CPU 12 %");
 }
 
 static void test_text_tail(void **state)
@@ -263,7 +340,9 @@ int main(void)
 		cmocka_unit_test(test_qemu_argv_topology),
 		cmocka_unit_test(test_cpio_roundtrip),
 		cmocka_unit_test(test_elf_closure),
+		cmocka_unit_test(test_elf_closure_lib_path),
 		cmocka_unit_test(test_kernel_vetting),
+		cmocka_unit_test(test_host_settings),
 		cmocka_unit_test(test_text_tail),
 		cmocka_unit_test(test_host_wait_parse),
 		cmocka_unit_test(test_host_wait_read),
