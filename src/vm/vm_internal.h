@@ -42,5 +42,8 @@ int kt_hash_file(uint64_t *h, const char *path);
 /* QEMU binary ($KTSTR_QEMU or qemu-system-x86_64). */
 const char *kt_qemu_binary(void);
 unsigned kt_vm_default_memory_mb(const struct kt_topo_spec *t);
+/* The KVM boot probe's deadline in seconds from its setting
+ * ($KTSTR_KVM_PROBE_S): 8 when unset or not a number in 1..3600. */
+unsigned kt_vm_boot_probe_seconds(const char *setting);
 
 #endif
