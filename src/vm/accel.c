@@ -68,9 +68,10 @@ static void probe_long_mode(char *mem, struct kvm_sregs *s)
 
 /*
  * Give the vCPU the CPUID KVM supports, as every VMM does before setting
- * registers: newer KVMs (Linux 7.x) derive the reserved CR4 bits from the
- * guest's CPUID, so a vCPU without one cannot enter long mode (CR4.PAE is
- * reserved when the guest has no PAE).
+ * registers: Linux 7.2's KVM refuses the long-mode registers below
+ * (KVM_SET_SREGS fails) for a vCPU that has no CPUID yet, while 6.x took
+ * them; the guest-visible checks of control registers follow the guest's
+ * CPUID.
  */
 static int probe_set_cpuid(int kvm, int vcpu)
 {
