@@ -37,6 +37,8 @@ struct kt_vm_host {
 				 * RUNPATH ($LD_LIBRARY_PATH): the guest's library
 				 * closure follows the binary's own search path */
 	const char *tmpdir;	/* where run directories go ($TMPDIR); NULL: /tmp */
+	const char *kvm_probe_s;	/* seconds the KVM boot probe may take
+					 * ($KTSTR_KVM_PROBE_S); NULL: 8 */
 };
 
 /* ---- kernels ---------------------------------------------------------- */

@@ -39,6 +39,7 @@ static void host_env_read(void)
 		.busybox = env("KTSTR_BUSYBOX"),
 		.lib_path = env("LD_LIBRARY_PATH"),
 		.tmpdir = env("TMPDIR"),
+		.kvm_probe_s = env("KTSTR_KVM_PROBE_S"),
 	};
 	host_env.timing = getenv("KTSTR_TIMING") != NULL;
 	host_env.scheduler = env("KTSTR_SCHEDULER");

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -65,6 +66,29 @@ static void probe_long_mode(char *mem, struct kvm_sregs *s)
 	s->efer = 0x500;			/* LME | LMA */
 }
 
+/*
+ * Give the vCPU the CPUID KVM supports, as every VMM does before setting
+ * registers: Linux 7.2's KVM refuses the long-mode registers below
+ * (KVM_SET_SREGS fails) for a vCPU that has no CPUID yet, while 6.x took
+ * them; the guest-visible checks of control registers follow the guest's
+ * CPUID.
+ */
+static int probe_set_cpuid(int kvm, int vcpu)
+{
+	enum { MAX_ENTRIES = 256 };
+	struct kvm_cpuid2 *cpuid;
+	int r = -1;
+
+	cpuid = calloc(1, sizeof(*cpuid) + MAX_ENTRIES * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		return -1;
+	cpuid->nent = MAX_ENTRIES;
+	if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+		r = ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	return r;
+}
+
 static int probe_in_child(void)
 {
 	struct kvm_userspace_memory_region region = { 0 };
@@ -91,6 +115,8 @@ static int probe_in_child(void)
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
 		return 14;
+	if (probe_set_cpuid(kvm, vcpu) < 0)
+		return 23;
 	mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)

@@ -224,11 +224,29 @@ fail:
 /* ---- the accelerator decision ----------------------------------------- */
 
 /*
+ * Seconds the boot probe waits for the panic: $KTSTR_KVM_PROBE_S, else 8.
+ * A nested KVM whose outer level is emulated (TCG) boots a kernel in a
+ * minute or more, and is still a KVM worth testing.
+ */
+unsigned kt_vm_boot_probe_seconds(const char *setting)
+{
+	char *end;
+	unsigned long s;
+
+	if (!setting || !*setting)
+		return 8;
+	s = strtoul(setting, &end, 10);
+	return *end || s == 0 || s > 3600 ? 8 : (unsigned)s;
+}
+
+/*
  * Boot the kernel under KVM with no root filesystem: a kernel that gets as
  * far as "no init" panics within a second on a working KVM host.  On a
  * host whose KVM cannot run ordinary kernels, it hangs or QEMU dies.
+ * "quiet": the panic is printed anyway, and every console byte is a VM
+ * exit, which a nested KVM pays dearly for.
  */
-static int boot_probe(const char *qemu, const char *kernel)
+static int boot_probe(const struct kt_vm_host *host, const char *qemu, const char *kernel)
 {
 	char dir[] = "/tmp/ktstr-probe-XXXXXX";
 	KT_AUTOFREE char *log = NULL, *serial = NULL, *text = NULL;
@@ -249,11 +267,11 @@ static int boot_probe(const char *qemu, const char *kernel)
 		dup2(null, 2);
 		execl(qemu, qemu, "-M", "q35", "-nodefaults", "-no-reboot", "-display", "none",
 		      "-accel", "kvm", "-cpu", "host", "-m", "256", "-kernel", kernel, "-append",
-		      "console=ttyS0 panic=-1 rdinit=/none root=/dev/none", "-serial", serial,
+		      "console=ttyS0 quiet panic=-1 rdinit=/none root=/dev/none", "-serial", serial,
 		      (char *)NULL);
 		_exit(127);
 	}
-	deadline = kt_now_ns() + 8000000000ull;
+	deadline = kt_now_ns() + kt_vm_boot_probe_seconds(KT_VM_HOST(host, kvm_probe_s)) * 1000000000ull;
 	while (pid > 0) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
@@ -296,7 +314,7 @@ static enum kt_accel boot_probe_cached(const struct kt_vm_host *host, const char
 		free(why);	/* no QEMU to boot with: kt_vm_run says so when it starts */
 		return KT_ACCEL_TCG;
 	}
-	verdict = boot_probe(q.path, kernel) == 0 ? KT_ACCEL_KVM : KT_ACCEL_TCG;
+	verdict = boot_probe(host, q.path, kernel) == 0 ? KT_ACCEL_KVM : KT_ACCEL_TCG;
 	if (path && kt_mkdir_p(cache, 0755) == 0) {
 		KT_AUTOFREE char *line = kt_asprintf("%s %s\n", key, kt_accel_name(verdict));
 

@@ -62,5 +62,8 @@ double kt_host_wait_pct(const struct kt_host_wait *before, const struct kt_host_
 /* QEMU binary as named (host->qemu or qemu-system-x86_64). */
 const char *kt_qemu_binary(const struct kt_vm_host *host);
 unsigned kt_vm_default_memory_mb(const struct kt_topo_spec *t);
+/* The KVM boot probe's deadline in seconds from its setting
+ * ($KTSTR_KVM_PROBE_S): 8 when unset or not a number in 1..3600. */
+unsigned kt_vm_boot_probe_seconds(const char *setting);
 
 #endif

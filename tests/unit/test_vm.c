@@ -334,6 +334,17 @@ static void test_host_wait_read(void **state)
 	assert_true(pct >= 25.0 && pct <= 100.0);
 }
 
+static void test_boot_probe_seconds(void **state)
+{
+	assert_int_equal(kt_vm_boot_probe_seconds(NULL), 8);
+	assert_int_equal(kt_vm_boot_probe_seconds(""), 8);
+	assert_int_equal(kt_vm_boot_probe_seconds("240"), 240);
+	/* nonsense keeps the default rather than a probe that never ends */
+	assert_int_equal(kt_vm_boot_probe_seconds("0"), 8);
+	assert_int_equal(kt_vm_boot_probe_seconds("2m"), 8);
+	assert_int_equal(kt_vm_boot_probe_seconds("99999"), 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_text_tail),
 		cmocka_unit_test(test_host_wait_parse),
 		cmocka_unit_test(test_host_wait_read),
+		cmocka_unit_test(test_boot_probe_seconds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
