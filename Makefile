@@ -111,7 +111,7 @@ $(O)/sched/vmlinux.h: $(VMLINUX_H)
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(O)/sched/fixture.bpf.o: sched/fixture/fixture.bpf.c sched/fixture/fixture.h $(O)/sched/vmlinux.h
+$(O)/sched/fixture.bpf.o: sched/fixture/fixture.bpf.c sched/fixture/fixture.h sched/fixture/compat.bpf.h $(O)/sched/vmlinux.h
 	$(BPF_CC) -target bpf -O2 -g -D__TARGET_ARCH_x86 -I$(O)/sched -Isched/fixture \
 		-Wall -Werror -c -o $@ $<
 
