@@ -19,6 +19,7 @@
 
 #include "check/check_json.h"
 #include "monitor/monitor_json.h"
+#include "scenario/scenario_json.h"
 #include "util/util.h"
 
 static bool sched_stopped_early;
@@ -257,7 +258,10 @@ int kt_runner_execute(json_t *req, json_t *result)
 		kt_monitor_stop(mon);
 		kt_monitor_check(mon, res);
 		json_object_set_new(result, "monitor", kt_monitor_summary_json(mon));
+		json_object_set_new(json_object_get(result, "monitor"), "series",
+				    kt_monitor_series_json(mon, kt_timeline_now_ms(ctx.timeline)));
 	}
+	json_object_set_new(result, "workers", kt_scen_progress_json(&ctx));
 	if (ctx.abort_reason && !ctx.abort_reported && !result_mentions(res, ctx.abort_reason))
 		kt_assert_result_fail(res, "%s", ctx.abort_reason);
 	if (sched_forced_off)

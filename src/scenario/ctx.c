@@ -114,6 +114,7 @@ struct kt_ctx_watch {
 	size_t n, cap;
 	struct kt_wc *wc;		/* placement findings, built while sleeping */
 	uint64_t wc_last_ns;
+	struct kt_progress *progress;	/* each worker's progress, for the result */
 };
 
 void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
@@ -160,11 +161,17 @@ void kt_ctx_release(struct kt_ctx *ctx)
 	if (w) {
 		free(w->lists);
 		kt_wc_free(w->wc);
+		kt_scen_progress_free(w->progress);
 	}
 	free(w);
 	ctx->watch = NULL;
 	free(ctx->abort_reason);
 	ctx->abort_reason = NULL;
+}
+
+const struct kt_progress *kt_scen_progress_of(const struct kt_ctx *ctx)
+{
+	return ctx && ctx->watch ? ctx->watch->progress : NULL;
 }
 
 void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
@@ -261,9 +268,12 @@ int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 
 		if (!kt_ctx_sched_ok(ctx) || worker_stuck(ctx))
 			return -ECANCELED;
-		if (ctx->watch)
+		if (ctx->watch) {
 			kt_scen_placement_sample(ctx, &ctx->watch->wc, &ctx->watch->wc_last_ns,
 						 ctx->watch->lists, ctx->watch->n);
+			kt_scen_progress_sample(ctx, &ctx->watch->progress, ctx->watch->lists,
+						ctx->watch->n);
+		}
 		if (now >= end)
 			return 0;
 		left = (end - now) / 1000000ull;
