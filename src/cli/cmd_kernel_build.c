@@ -398,6 +398,11 @@ static int kernel_build(struct kbuild *b)
 	double t0, secs;
 	int e, rc;
 
+	/* a source that is not there is the caller's mistake, whatever the host has */
+	if (b->src_arg && !(src_abs = realpath(b->src_arg, NULL))) {
+		kt_cli_error("kernel build: %s: %s", b->src_arg, strerror(errno));
+		return KT_EXIT_USAGE;
+	}
 	if ((rc = check_tools()))
 		return rc;
 	b->cache = kt_cache_dir();
@@ -413,12 +418,14 @@ static int kernel_build(struct kbuild *b)
 		kt_cli_error("kernel build: cannot read fragment %s: %s", b->fragment_path, strerror(-e));
 		return KT_EXIT_USAGE;
 	}
-	if (!b->src_arg && !(tarball = fetch_default_source()))
-		return KT_EXIT_ENV;
-	src_abs = realpath(b->src_arg ? b->src_arg : tarball, NULL);
+	if (!b->src_arg) {
+		if (!(tarball = fetch_default_source()))
+			return KT_EXIT_ENV;
+		src_abs = realpath(tarball, NULL);
+	}
 	if (!src_abs || stat(src_abs, &st) < 0) {
-		kt_cli_error("kernel build: %s: %s", b->src_arg, strerror(errno));
-		return KT_EXIT_USAGE;
+		kt_cli_error("kernel build: %s: %s", b->src_arg ? b->src_arg : tarball, strerror(errno));
+		return b->src_arg ? KT_EXIT_USAGE : KT_EXIT_ENV;
 	}
 	printf("hashing the source %s\n", src_abs);
 	fflush(stdout);
