@@ -114,7 +114,7 @@ $(O)/sched/vmlinux.h: $(VMLINUX_H)
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(O)/sched/fixture.bpf.o: sched/fixture/fixture.bpf.c sched/fixture/fixture.h $(O)/sched/vmlinux.h
+$(O)/sched/fixture.bpf.o: sched/fixture/fixture.bpf.c sched/fixture/fixture.h sched/fixture/compat.bpf.h $(O)/sched/vmlinux.h
 	$(BPF_CC) -target bpf -O2 -g -D__TARGET_ARCH_x86 -I$(O)/sched -Isched/fixture \
 		-Wall -Werror -c -o $@ $<
 
@@ -177,13 +177,16 @@ check-lib: lib
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/include/ktstr $(DESTDIR)$(PREFIX)/libexec/ktstr
+		$(DESTDIR)$(PREFIX)/include/ktstr $(DESTDIR)$(PREFIX)/libexec/ktstr \
+		$(DESTDIR)$(PREFIX)/share/ktstr
 	install -m 755 $(O)/ktstr $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(O)/libktstr.a $(O)/libktstr_main.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(O)/libktstr.so $(DESTDIR)$(PREFIX)/lib/libktstr.so.0
 	ln -sf libktstr.so.0 $(DESTDIR)$(PREFIX)/lib/libktstr.so
 	install -m 644 include/ktstr/*.h $(DESTDIR)$(PREFIX)/include/ktstr/
-	install -m 755 scripts/kernel-fetch scripts/qemu-fetch $(DESTDIR)$(PREFIX)/libexec/ktstr/
+	install -m 755 scripts/kernel-fetch scripts/kernel-source scripts/qemu-fetch \
+		$(DESTDIR)$(PREFIX)/libexec/ktstr/
+	install -m 644 kernel/ktstr.config $(DESTDIR)$(PREFIX)/share/ktstr/
 	$(if $(FIXTURE),install -m 755 $(O)/scx_fixture $(DESTDIR)$(PREFIX)/libexec/ktstr/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' ktstr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ktstr.pc
 

@@ -148,6 +148,9 @@ KT_API int kt_workload_stop_collect(struct kt_workload_handle *h, unsigned deadl
  * running).  Lets a watcher fail a test as soon as a worker is stuck,
  * without waiting for the end of the scenario. */
 KT_API double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i);
+/* While running: worker i's work units so far (0 before it starts), for
+ * a progress series sampled from outside. */
+KT_API uint64_t kt_workload_live_units(const struct kt_workload_handle *h, size_t i);
 /* While running (started, no stop asked): did worker i end on its own?
  * The signal that killed it (> 0), -1 when it exited (*code: its status),
  * 0 while it runs.  It is not reaped, so collection still reports it. */

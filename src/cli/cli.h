@@ -95,6 +95,7 @@ int kt_cmd_vm(int argc, char **argv);
 int kt_cmd_shell(int argc, char **argv);
 int kt_cmd_topo(int argc, char **argv);
 int kt_cmd_kernel(int argc, char **argv);
+int kt_cmd_kernel_build(int argc, char **argv);
 int kt_cmd_qemu(int argc, char **argv);
 int kt_cmd_cleanup(int argc, char **argv);
 int kt_cmd_list(int argc, char **argv);

@@ -1,5 +1,6 @@
 /*
- * `ktstr kernel fetch|list|path`: kernels in the cache.  Fetching is done
+ * `ktstr kernel fetch|list|path`: kernels in the cache (`build` is
+ * cmd_kernel_build.c's).  Fetching is done
  * by scripts/kernel-fetch (apt with a private configuration; nothing is
  * installed into the system); this file finds and runs it, and lists what
  * the cache holds.
@@ -97,6 +98,8 @@ int kt_cmd_kernel(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return kernel_list();
+	if (argc >= 2 && !strcmp(argv[1], "build"))
+		return kt_cmd_kernel_build(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "path")) {
 		struct kt_kernel k;
 		char *err = NULL;
@@ -123,15 +126,17 @@ int kt_cmd_kernel(int argc, char **argv)
 		return KT_EXIT_ENV;
 	}
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: ktstr kernel fetch [FLAVOUR|VERSION] [--package NAME] | list | path [PATH]\n"
+		printf("usage: ktstr kernel fetch [FLAVOUR|VERSION] [--package NAME] | build [SRC] | list | path [PATH]\n"
 		       "  fetch  download a sched_ext-enabled kernel (default: Debian unstable's\n"
 		       "         linux-image-cloud-amd64; FLAVOUR amd64 or rt-amd64 for the generic\n"
 		       "         and PREEMPT_RT ones, or an exact VERSION) into the cache, with its\n"
 		       "         config and a vmlinux.h generated from its BTF; nothing is installed\n"
+		       "  build  build a sched_ext kernel from source (default: Debian's 6.12 LTS,\n"
+		       "         which Debian builds without sched_ext); see `ktstr kernel build --help`\n"
 		       "  list   show cached kernels\n"
 		       "  path   print the kernel image that would be booted\n");
 		return 0;
 	}
-	kt_cli_error("kernel: expected fetch, list or path (see `ktstr kernel --help`)");
+	kt_cli_error("kernel: expected fetch, build, list or path (see `ktstr kernel --help`)");
 	return KT_EXIT_USAGE;
 }

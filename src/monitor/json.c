@@ -91,3 +91,47 @@ fail:
 	json_decref(vs);
 	return NULL;
 }
+
+/* A run-queue length as it goes into the document: quarters, which print
+ * exactly (0.25 rather than 0.2500000037252903), or null when unknown. */
+static json_t *rq_value(double v)
+{
+	double q = (double)(long)(v * 4 + 0.5) / 4;
+
+	if (v < 0)
+		return json_null();
+	return q == (double)(long)q ? json_integer((json_int_t)q) : json_real(q);
+}
+
+json_t *kt_mon_series_json(const struct kt_mon_series *s, unsigned period_ms, double shift_ms)
+{
+	size_t rows = kt_mon_series_rows(s);
+	json_t *j = json_object(), *at = json_array(), *nr = json_array();
+	int err = !j || !at || !nr;
+	double t;
+
+	for (size_t i = 0; !err && i < rows; i++) {
+		json_t *row = json_array();
+
+		kt_mon_series_value(s, i, 0, &t);
+		err |= !row || json_array_append_new(at, json_real(t - shift_ms));
+		for (unsigned c = 0; row && c < s->ncpu; c++)
+			err |= json_array_append_new(row, rq_value(kt_mon_series_value(s, i, c, NULL)));
+		err |= json_array_append_new(nr, row);
+	}
+	kt_mon_series_value(s, 0, 0, &t);
+	err |= json_object_set_new(j, "t0_ms", json_real(rows ? t - shift_ms : 0));
+	err |= json_object_set_new(j, "period_ms",
+				   json_integer((json_int_t)period_ms * (s->per_row ? s->per_row : 1)));
+	err |= json_object_set_new(j, "cpus", json_integer(s->ncpu));
+	err |= json_object_set_new(j, "at_ms", at);
+	at = NULL;
+	err |= json_object_set_new(j, "nr_running", nr);
+	nr = NULL;
+	if (!err)
+		return j;
+	json_decref(j);
+	json_decref(at);
+	json_decref(nr);
+	return NULL;
+}

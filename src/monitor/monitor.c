@@ -22,6 +22,7 @@ struct kt_monitor {
 	unsigned period_ms;
 	struct kt_mon_sources src;
 	struct kt_mon_eval eval;
+	struct kt_mon_series series;	/* nr_running per CPU, for the result */
 	struct kt_mon_sample scratch;	/* sampled outside the lock */
 	int last_err;
 };
@@ -41,6 +42,8 @@ static void *monitor_thread(void *arg)
 		pthread_mutex_lock(&m->lock);
 		if (!err)
 			err = kt_mon_eval_feed(&m->eval, &m->scratch);
+		if (!err)
+			err = kt_mon_series_feed(&m->series, &m->scratch);
 		if (err)
 			m->last_err = err;
 		/* Fixed cadence: the next deadline does not drift with sampling time. */
@@ -77,6 +80,7 @@ void kt_monitor_free(struct kt_monitor *m)
 		return;
 	kt_monitor_stop(m);
 	kt_mon_eval_release(&m->eval);
+	kt_mon_series_release(&m->series);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -208,6 +212,22 @@ json_t *kt_monitor_summary_json(struct kt_monitor *m)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	j = kt_mon_eval_json(&m->eval, m->period_ms, &m->src);
+	pthread_mutex_unlock(&m->lock);
+	return j;
+}
+
+json_t *kt_monitor_series_json(struct kt_monitor *m, double timeline_now_ms)
+{
+	struct timespec now;
+	json_t *j;
+
+	if (!m)
+		return NULL;
+	/* samples carry CLOCK_BOOTTIME ms (parse.c) */
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	pthread_mutex_lock(&m->lock);
+	j = kt_mon_series_json(&m->series, m->period_ms,
+			       (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6 - timeline_now_ms);
 	pthread_mutex_unlock(&m->lock);
 	return j;
 }

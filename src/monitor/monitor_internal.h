@@ -135,4 +135,36 @@ char *kt_mon_sample_line(const struct kt_mon_sample *s, const struct kt_mon_samp
 /* The most recent sample, or NULL. */
 const struct kt_mon_sample *kt_mon_eval_last(const struct kt_mon_eval *e, size_t back);
 
+/* ---- the per-CPU run-queue series kept for the result -------------------- */
+
+/*
+ * nr_running of every CPU over the run, bounded: a row averages per_row
+ * consecutive samples, and when KT_MON_SERIES_MAX rows are full, each pair
+ * of rows merges into one and per_row doubles, so a run of any length keeps
+ * between half and all of KT_MON_SERIES_MAX rows.  Unknown values (-1) are
+ * left out of the averages; a row with none stays -1.
+ */
+#define KT_MON_SERIES_MAX 200
+
+struct kt_mon_series {
+	unsigned ncpu;			/* CPUs any sample covered */
+	unsigned per_row;		/* samples a complete row averages (0: unset) */
+	size_t n;			/* complete rows */
+	double at_ms[KT_MON_SERIES_MAX];	/* each row's first sample's t_ms */
+	float *rows;			/* KT_MON_SERIES_MAX x KT_MON_MAX_CPUS */
+	/* the row being filled */
+	unsigned pending;		/* samples in it */
+	double pending_at_ms;
+	double sum[KT_MON_MAX_CPUS];
+	unsigned cnt[KT_MON_MAX_CPUS];
+};
+
+/* Add one sample; 0 or -ENOMEM (the series then stays as it was). */
+int kt_mon_series_feed(struct kt_mon_series *s, const struct kt_mon_sample *x);
+void kt_mon_series_release(struct kt_mon_series *s);
+/* Rows including the partial one; value of row i for cpu c. */
+size_t kt_mon_series_rows(const struct kt_mon_series *s);
+double kt_mon_series_value(const struct kt_mon_series *s, size_t row, unsigned cpu,
+			   double *at_ms);
+
 #endif

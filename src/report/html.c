@@ -207,29 +207,42 @@ static double workers_lanes(FILE *f, json_t *workers, const struct scale *s, dou
 }
 
 /* Run queues, when the monitor kept its samples: guest.monitor.series =
- * {t0_ms, period_ms, nr_running: [[cpu0, cpu1, ...] per sample]}. */
+ * {t0_ms, period_ms, at_ms: [row start...], nr_running: [[cpu0, cpu1, ...]
+ * per row]}; without at_ms, rows are period_ms apart from t0_ms. */
+static double row_start(json_t *series, size_t i)
+{
+	json_t *at = json_array_get(json_object_get(series, "at_ms"), i);
+
+	if (json_is_number(at))
+		return json_number_value(at);
+	return json_number_value(json_object_get(series, "t0_ms")) +
+	       json_number_value(json_object_get(series, "period_ms")) * (double)i;
+}
+
 static double runqueue_lanes(FILE *f, json_t *series, const struct scale *s, double y)
 {
 	json_t *rows = json_object_get(series, "nr_running");
-	double t0 = json_number_value(json_object_get(series, "t0_ms"));
 	double period = json_number_value(json_object_get(series, "period_ms"));
-	size_t ncpu = json_array_size(json_array_get(rows, 0));
+	size_t ncpu = json_array_size(json_array_get(rows, 0)), n = json_array_size(rows);
 
-	if (!json_array_size(rows) || !ncpu || !(period > 0))
+	if (!n || !ncpu || !(period > 0))
 		return y;
 	for (size_t c = 0; c < ncpu; c++) {
 		char label[32];
 
 		snprintf(label, sizeof(label), "rq cpu %zu", c);
 		lane_label(f, y + 8, label);
-		for (size_t i = 0; i < json_array_size(rows); i++) {
-			double v = json_number_value(json_array_get(json_array_get(rows, i), c));
-			double a = t0 + period * (double)i;
-			int shade = v <= 0 ? 0 : v >= 4 ? 4 : (int)v;
+		for (size_t i = 0; i < n; i++) {
+			json_t *cell = json_array_get(json_array_get(rows, i), c);
+			double v = json_number_value(cell), a = row_start(series, i);
+			double b = i + 1 < n ? row_start(series, i + 1) : a + period;
+			int shade = v <= 0 ? 0 : v >= 4 ? 4 : (int)(v + 0.5);
 
+			if (!json_is_number(cell))
+				continue;	/* unknown in this row */
 			fprintf(f, "<rect class=\"rq%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"9\">"
 				   "<title>cpu %zu at %.0f ms: %g runnable</title></rect>\n",
-				shade, x_of(s, a), y, x_of(s, a + period) - x_of(s, a), c, a, v);
+				shade, x_of(s, a), y, x_of(s, b) - x_of(s, a), c, a, v);
 		}
 		y += 11;
 	}

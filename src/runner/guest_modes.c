@@ -20,6 +20,7 @@
 #include "check/check_json.h"
 #include "monitor/monitor_json.h"
 #include "scenario/ctx_state.h"
+#include "scenario/scenario_json.h"
 #include "util/util.h"
 
 static bool sched_stopped_early;
@@ -244,7 +245,10 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 		kt_monitor_stop(mon);
 		kt_monitor_check(mon, res);
 		json_object_set_new(result, "monitor", kt_monitor_summary_json(mon));
+		json_object_set_new(json_object_get(result, "monitor"), "series",
+				    kt_monitor_series_json(mon, kt_timeline_now_ms(st.timeline)));
 	}
+	json_object_set_new(result, "workers", kt_scen_progress_json(&ctx));
 	if (st.abort_reason && !st.abort_reported && !result_mentions(res, st.abort_reason))
 		kt_assert_result_fail(res, "%s", st.abort_reason);
 	if (sched_forced_off)

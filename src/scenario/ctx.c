@@ -137,6 +137,7 @@ struct kt_ctx_watch {
 	size_t n, cap;
 	struct kt_wc *wc;		/* placement findings, built while sleeping */
 	uint64_t wc_last_ns;
+	struct kt_progress *progress;	/* each worker's progress, for the result */
 };
 
 void kt_scen_watch(struct kt_ctx *ctx, struct kt_handle_list *l)
@@ -184,6 +185,7 @@ void kt_ctx_release(struct kt_ctx *ctx)
 	if (w) {
 		free(w->lists);
 		kt_wc_free(w->wc);
+		kt_scen_progress_free(w->progress);
 	}
 	free(w);
 	if (!st)
@@ -191,6 +193,11 @@ void kt_ctx_release(struct kt_ctx *ctx)
 	st->watch = NULL;
 	free(st->abort_reason);
 	st->abort_reason = NULL;
+}
+
+const struct kt_progress *kt_scen_progress_of(const struct kt_ctx *ctx)
+{
+	return ctx && ctx->state && ctx->state->watch ? ctx->state->watch->progress : NULL;
 }
 
 void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into)
@@ -296,6 +303,7 @@ int kt_ctx_sleep(struct kt_ctx *ctx, uint64_t ms)
 			struct kt_ctx_watch *w = ctx->state->watch;
 
 			kt_scen_placement_sample(ctx, &w->wc, &w->wc_last_ns, w->lists, w->n);
+			kt_scen_progress_sample(ctx, &w->progress, w->lists, w->n);
 		}
 		if (now >= end)
 			return 0;

@@ -42,6 +42,15 @@ void kt_scen_fail_aborted(struct kt_ctx *ctx, struct kt_assert_result *res);
  * every 100 ms); *wc is created on first use from ctx->assert. */
 void kt_scen_placement_sample(struct kt_ctx *ctx, struct kt_wc **wc, uint64_t *last_ns,
 			      struct kt_handle_list *const *lists, size_t nlists);
+/* Record each watched worker's progress (work units, CPU time, gaps)
+ * when a sample is due (about every 100 ms); *p is created on first use.
+ * The series is for the result document (scenario_json.h). */
+struct kt_progress;
+void kt_scen_progress_sample(struct kt_ctx *ctx, struct kt_progress **p,
+			     struct kt_handle_list *const *lists, size_t nlists);
+void kt_scen_progress_free(struct kt_progress *p);
+/* What ctx's kt_ctx_sleep recorded so far (NULL: nothing). */
+const struct kt_progress *kt_scen_progress_of(const struct kt_ctx *ctx);
 /* Add ctx's placement findings (once) to into. */
 void kt_scen_placement_check(struct kt_ctx *ctx, struct kt_assert_result *into);
 

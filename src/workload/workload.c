@@ -648,6 +648,15 @@ int kt_workload_live_end(const struct kt_workload_handle *h, size_t i, int *code
 	return si.si_status > 0 ? si.si_status : SIGKILL;
 }
 
+uint64_t kt_workload_live_units(const struct kt_workload_handle *h, size_t i)
+{
+	if (!h || i >= h->n || !h->started)
+		return 0;
+	/* the worker adds to it as it ticks; an aligned 64-bit load sees
+	 * either the old or the new count */
+	return __atomic_load_n(&slot_of(h, i)->rep.work_units, __ATOMIC_RELAXED);
+}
+
 double kt_workload_live_gap_ms(const struct kt_workload_handle *h, size_t i)
 {
 	const struct kt_wl_slot *s;

@@ -100,7 +100,10 @@ bad "--flags empty item" 64 "empty item" -- $K run steady --flags ,
 bad "--check mistyped name" 64 "unknown check 'max_gapms' \(did you mean 'max_gap_ms'\?\)" -- $K run steady --check max_gapms=5
 bad "--check without a value" 64 "expected NAME=NUMBER" -- $K run steady --check max_gap_ms
 bad "--check switch out of range" 64 "isolation takes 0 or 1" -- $K run steady --check isolation=3
-bad "kernel subcommand unknown" 64 "expected fetch, list or path" -- $K kernel frob
+bad "kernel subcommand unknown" 64 "expected fetch, build, list or path" -- $K kernel frob
+bad "kernel build of a missing source" 64 "kernel build: /nonexistent/linux" -- $K kernel build /nonexistent/linux
+bad "kernel build with two sources" 64 "one source at most" -- $K kernel build /a /b
+bad "kernel build --jobs 0" 64 "--jobs wants a number 1..1024" -- $K kernel build --jobs 0
 bad "cleanup option unknown" 64 "unknown argument '--bogus'" -- $K cleanup --bogus
 if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
 	bad "cleanup without cgroup v2" 69 "needs cgroup v2" -- $K cleanup

@@ -30,6 +30,31 @@ done
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["verdict"]="maybe"; json.dump(d, open(sys.argv[2],"w"))' "$out/steady.json" "$out/bad.json"
 rejects() { ! validate "$1" 2>/dev/null; }
 check "a document with a bad verdict fails the schema" rejects "$out/bad.json"
+# the time series: one progress series per worker, one run-queue column per CPU, bounded
+series() {   # FILE: steady's series have the shape the report draws from
+	/usr/bin/python3 - "$1" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))["guest"]
+ws, s = g["workers"], g["monitor"]["series"]
+assert len(ws) == g["result"]["stats"]["workers"], (len(ws), g["result"]["stats"]["workers"])
+for w in ws:
+    pts = w["samples"]
+    assert 2 <= len(pts) <= 201, (w["name"], len(pts))
+    assert all(a[0] <= b[0] and a[1] <= b[1] and a[2] <= b[2] for a, b in zip(pts, pts[1:])), w["name"]
+    assert pts[-1][1] > 0 and pts[-1][2] > 0, w["name"]
+rows = s["nr_running"]
+assert 2 <= len(rows) <= 200 and len(s["at_ms"]) == len(rows)
+assert all(len(r) == s["cpus"] for r in rows) and s["cpus"] == 4, s["cpus"]
+assert any(v for r in rows for v in r if v), "no CPU ever had a runnable task"
+end = g["timings"]["setup_ms"] + g["timings"]["run_ms"]
+assert 0 <= s["t0_ms"] <= end and all(0 <= p[0] <= end for w in ws for p in w["samples"])
+PY
+}
+check "steady's result has a progress series per worker and a run-queue series per CPU" series "$out/steady.json"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["guest"]["monitor"]["series"]; s["nr_running"]*=201; json.dump(d, open(sys.argv[2],"w"))' "$out/steady.json" "$out/bad.json"
+check "  ... a run-queue series over 200 rows fails the schema" rejects "$out/bad.json"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["guest"]["workers"][0]["samples"][0]=[1, 2]; json.dump(d, open(sys.argv[2],"w"))' "$out/steady.json" "$out/bad.json"
+check "  ... so does a progress sample without its CPU time" rejects "$out/bad.json"
 
 $K run no_such_scenario 2>"$out/err"; expect_rc "unknown scenario" 64 $?
 check "  ... named in one line" grep -q "unknown scenario 'no_such_scenario'" "$out/err"

@@ -36,6 +36,15 @@ LD_LIBRARY_PATH=$L "$KTSTR" vm --include "$T/norpath_tests" -- /include/norpath_
 expect_rc "  ... runs in the guest with LD_LIBRARY_PATH on the host" 0 $rc
 check "  ... and lists its tests there" grep -q steady_tight_gaps "$T/norpath"
 [ $rc = 0 ] || sed 's/^/# /' "$T/norpath" | tail -10
+
+# the installed kernel build configures with the installed fragment (on a
+# stand-in tree whose configuration step fails: nothing is built)
+check "installed: the kconfig fragment and the source fetcher" \
+	test -r "$P/share/ktstr/ktstr.config" -a -x "$P/libexec/ktstr/kernel-source"
+mkdir -p "$T/linux" && printf 'VERSION = 6\nPATCHLEVEL = 12\nallnoconfig:\n\texit 1\n' > "$T/linux/Makefile"
+XDG_CACHE_HOME=$T/cache "$P/bin/ktstr" kernel build "$T/linux" > "$T/kb.out" 2> "$T/err"
+expect_rc "  ... installed ktstr kernel build gets to configuring" 69 $?
+check "  ... with the installed fragment" grep -q "allnoconfig + $P/share/ktstr/ktstr.config" "$T/kb.out"
 # one VM: /init is the dynamic binary, so libktstr.so.0 must be in the guest
 "$T/dyn_tests" steady_tight_gaps --duration 1 > "$T/run" 2>&1; rc=$?
 expect_rc "  ... and its test passes in a VM (the guest finds libktstr.so.0)" 0 $rc

@@ -309,6 +309,88 @@ static void test_check_and_json(void **state)
 	free(s);
 }
 
+/* One sample with the given per-CPU run queues (-1: unknown). */
+static void rq_sample(struct kt_mon_sample *s, double t_ms, const long *nr, unsigned ncpu)
+{
+	kt_mon_sample_init(s);
+	s->t_ms = t_ms;
+	s->ncpu = ncpu;
+	for (unsigned c = 0; c < ncpu; c++)
+		s->cpus[c].nr_running = nr[c];
+}
+
+/* The run-queue series: bounded at any length, averaging, unknowns, a
+ * CPU that appears late, and its JSON on the caller's timeline. */
+static void test_series(void **state)
+{
+	struct kt_mon_series ser = { 0 };
+	struct kt_mon_sample *s = malloc(sizeof(*s));
+	double at;
+	json_t *j, *rows;
+	size_t max_rows = 0;
+
+	assert_non_null(s);
+	/* 1000 samples at 100 ms: never more than 200 rows, never fewer than 100 */
+	for (unsigned i = 0; i < 1000; i++) {
+		long nr[2] = { i % 2 ? 3 : 1, -1 };
+
+		rq_sample(s, 1000.0 + 100.0 * i, nr, 2);
+		assert_int_equal(kt_mon_series_feed(&ser, s), 0);
+		max_rows = kt_mon_series_rows(&ser) > max_rows ? kt_mon_series_rows(&ser) : max_rows;
+		if (i >= 200)
+			assert_true(kt_mon_series_rows(&ser) >= KT_MON_SERIES_MAX / 2);
+	}
+	assert_int_equal(max_rows, KT_MON_SERIES_MAX);
+	/* 1000 samples = 125 rows of 8 */
+	assert_int_equal(ser.per_row, 8);
+	assert_int_equal(kt_mon_series_rows(&ser), 125);
+	/* rows average 1 and 3 alternately: 2; CPU 1 was never known */
+	assert_true(kt_mon_series_value(&ser, 7, 0, &at) == 2.0);
+	assert_true(at == 1000.0 + 100.0 * 8 * 7);
+	assert_true(kt_mon_series_value(&ser, 7, 1, NULL) < 0);
+
+	j = kt_mon_series_json(&ser, 100, 500.0);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "period_ms")), 800);
+	assert_int_equal(json_integer_value(json_object_get(j, "cpus")), 2);
+	assert_true(json_real_value(json_object_get(j, "t0_ms")) == 500.0);
+	rows = json_object_get(j, "nr_running");
+	assert_int_equal(json_array_size(rows), 125);
+	assert_int_equal(json_array_size(json_object_get(j, "at_ms")), 125);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(rows, 3), 0)), 2);
+	assert_true(json_is_null(json_array_get(json_array_get(rows, 3), 1)));
+	json_decref(j);
+	kt_mon_series_release(&ser);
+
+	/* a partial row counts; a CPU seen late is unknown before; quarters */
+	{
+		long a[1] = { 1 }, b[3] = { 2, 0, 1 }, c[3] = { 2, 1, 2 };
+
+		memset(&ser, 0, sizeof(ser));
+		rq_sample(s, 0, a, 1);
+		kt_mon_series_feed(&ser, s);
+		rq_sample(s, 100, b, 3);
+		kt_mon_series_feed(&ser, s);
+		rq_sample(s, 200, c, 3);
+		kt_mon_series_feed(&ser, s);
+		assert_int_equal(kt_mon_series_rows(&ser), 3);
+		assert_true(kt_mon_series_value(&ser, 0, 2, NULL) < 0);
+		assert_true(kt_mon_series_value(&ser, 2, 2, NULL) == 2.0);
+		j = kt_mon_series_json(&ser, 100, 0);
+		rows = json_object_get(j, "nr_running");
+		assert_true(json_is_null(json_array_get(json_array_get(rows, 0), 1)));
+		assert_int_equal(json_integer_value(json_array_get(json_array_get(rows, 1), 2)), 1);
+		json_decref(j);
+		kt_mon_series_release(&ser);
+	}
+	/* nothing fed: an empty series, not a crash */
+	memset(&ser, 0, sizeof(ser));
+	j = kt_mon_series_json(&ser, 100, 0);
+	assert_int_equal(json_array_size(json_object_get(j, "nr_running")), 0);
+	json_decref(j);
+	free(s);
+}
+
 static void test_healthy_passes(void **state)
 {
 	static const long nr[] = { 2, 1, 2, 1 };
@@ -344,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_fallback_rate_and_reset),
 		cmocka_unit_test(test_check_and_json),
 		cmocka_unit_test(test_healthy_passes),
+		cmocka_unit_test(test_series),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,8 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "monitor/monitor_json.h"
 #include "report/report.h"
 
 static json_t *doc(const char *name, const char *preset, const char *profile, const char *verdict)
@@ -133,11 +135,51 @@ static void test_workers_runqueues_and_death(void **state)
 	json_decref(docs);
 }
 
+/* The series as the guest writes them (monitor/json.c, scenario/progress.c):
+ * rows at their own times, unknown cells null, [at, units, cpu_ms] points. */
+static void test_series_as_written(void **state)
+{
+	json_t *docs = json_array(), *d = doc("steady/tiny-2llc/default", "tiny-2llc", "default", "pass");
+	json_t *g = json_object_get(d, "guest");
+	struct kt_mon_series ser = { 0 };
+	struct kt_mon_sample *s = calloc(1, sizeof(*s));
+	char *html;
+
+	assert_non_null(s);
+	/* three samples, the second late (the sampler fell behind), CPU 1 unknown once */
+	for (int i = 0; i < 3; i++) {
+		kt_mon_sample_init(s);
+		s->t_ms = 5000.0 + (i == 0 ? 0 : i == 1 ? 300 : 400);
+		s->ncpu = 2;
+		s->cpus[0].nr_running = 1 + i;
+		s->cpus[1].nr_running = i == 1 ? -1 : 4;
+		assert_int_equal(kt_mon_series_feed(&ser, s), 0);
+	}
+	/* the timeline read 1000 ms when the monitor's clock read 5000 */
+	json_object_set_new(g, "monitor", json_pack("{s:o}", "series", kt_mon_series_json(&ser, 100, 4000)));
+	json_object_set_new(g, "workers",
+			    json_pack("[{s:s,s:i,s:[[f,i,f],[f,i,f]],s:[]}]", "name", "cg_0/worker 0", "tid",
+				      77, "samples", 1000.0, 10, 5.0, 1400.0, 90, 300.0, "gaps"));
+	json_array_append_new(docs, d);
+	html = render(docs);
+	assert_int_equal(count(html, "<polyline class=\"progress\""), 1);
+	assert_int_equal(count(html, "<rect class=\"rq"), 5);	/* 6 cells, one unknown */
+	assert_non_null(strstr(html, "<title>cpu 0 at 1300 ms: 2 runnable</title>"));
+	assert_non_null(strstr(html, "<title>cpu 1 at 1400 ms: 4 runnable</title>"));
+	assert_null(strstr(html, "cpu 1 at 1300 ms"));
+	assert_null(strstr(html, "no per-CPU run-queue series"));
+	free(html);
+	json_decref(docs);
+	kt_mon_series_release(&ser);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_workers_runqueues_and_death),
+		cmocka_unit_test(test_series_as_written),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
 #include <ktstr/scenario.h>
 
 #include "scenario/ctx_state.h"
+#include "scenario/scenario_internal.h"
+#include "scenario/scenario_json.h"
 #include "util/util.h"
 
 static struct kt_topology *topo_of(const char *spec)
@@ -99,6 +101,56 @@ static void test_ctx_sleep_abort(void **state)
 	assert_int_equal(alive_calls, 0);
 	kt_ctx_release(&ctx);
 	assert_null(kt_ctx_abort_reason(&ctx));
+}
+
+/* kt_ctx_sleep records each watched worker's progress for the result:
+ * two spinning workers on the host, sampled for about a second. */
+static void test_progress_series(void **state)
+{
+	KT_AUTO(kt_timeline) t = kt_timeline_new();
+	struct kt_ctx_state st = { .timeline = t };
+	struct kt_ctx ctx = { .state = &st };
+	struct kt_workload_config cfg = { .num_workers = 2, .work = { .kind = KT_WORK_CPU_SPIN } };
+	struct kt_workload_handle *h = NULL;
+	KT_AUTO(kt_handle_list) l = kt_scen_list_new();
+	double before = kt_timeline_now_ms(t);
+	json_t *j;
+
+	assert_null(kt_scen_progress_json(&ctx));	/* nothing sampled: no series */
+	assert_non_null(l);
+	assert_int_equal(kt_workload_spawn(&cfg, &h), 0);
+	assert_int_equal(kt_scen_list_append(l, NULL, true, h, NULL), 0);
+	kt_scen_watch(&ctx, l);
+	assert_int_equal(kt_scen_list_start(l), 0);
+	assert_int_equal(kt_ctx_sleep(&ctx, 1000), 0);
+	j = kt_scen_progress_json(&ctx);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(j), 2);
+	for (size_t w = 0; w < 2; w++) {
+		json_t *wk = json_array_get(j, w), *pts = json_object_get(wk, "samples");
+		char name[32];
+
+		snprintf(name, sizeof(name), "host/worker %zu", w);
+		assert_string_equal(json_string_value(json_object_get(wk, "name")), name);
+		assert_int_equal(json_integer_value(json_object_get(wk, "tid")), kt_workload_pid(h, w));
+		/* ~100 ms apart over ~1 s (fewer on a loaded machine, never more) */
+		assert_in_range(json_array_size(pts), 3, 12);
+		assert_true(json_is_array(json_object_get(wk, "gaps")));
+		for (size_t i = 0; i < json_array_size(pts); i++) {
+			json_t *p = json_array_get(pts, i), *q = json_array_get(pts, i ? i - 1 : 0);
+
+			assert_int_equal(json_array_size(p), 3);
+			assert_true(json_number_value(json_array_get(p, 0)) >= before);
+			for (size_t k = 0; k < 3; k++)
+				assert_true(json_number_value(json_array_get(p, k)) >=
+					    json_number_value(json_array_get(q, k)));
+		}
+		/* it did work and used CPU by the last sample */
+		assert_true(json_integer_value(json_array_get(json_array_get(pts, json_array_size(pts) - 1), 1)) > 0);
+		assert_true(json_number_value(json_array_get(json_array_get(pts, json_array_size(pts) - 1), 2)) > 0);
+	}
+	json_decref(j);
+	kt_ctx_release(&ctx);
 }
 
 static void test_ctx_fail(void **state)
@@ -511,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_ctx_sleep_abort),
 		cmocka_unit_test(test_ctx_fail),
+		cmocka_unit_test(test_progress_series),
 		cmocka_unit_test(test_partition_2llc),
 		cmocka_unit_test(test_partition_4llc_smt),
 		cmocka_unit_test(test_partition_misaligned_moves_cut),
