@@ -25,6 +25,17 @@ enum {
 
 void kt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A file shipped beside ktstr: the first of rel[] (NULL-terminated paths
+ * relative to ktstr's own directory, build tree first, then the installed
+ * layout) that access(mode) allows, as an absolute path; NULL if none.
+ */
+char *kt_cli_find_beside_self(const char *const rel[], int mode);
+/* Hand the command over to a helper script (argv[0] becomes it); returns
+ * only on failure, having said why: "WHAT: ..." with the hint when it is
+ * not found. */
+int kt_cli_exec_helper(const char *what, const char *script, char **argv, const char *hint);
+
 /* A json_t * released when it leaves scope (json_decref accepts NULL), so
  * a command's early returns on bad input leak nothing. */
 static inline void kt_cli_json_decrefp(json_t **j)

@@ -19,23 +19,15 @@
 
 static char *find_fetch_script(void)
 {
-	KT_AUTOFREE char *dir = kt_self_dir();
 	static const char *const rel[] = {
 		"../scripts/kernel-fetch",		/* build tree: build/ktstr */
 		"../libexec/ktstr/kernel-fetch",	/* installed: PREFIX/bin/ktstr */
 		NULL,
 	};
 
-	if (getenv("KTSTR_KERNEL_FETCH"))
-		return strdup(getenv("KTSTR_KERNEL_FETCH"));
-	for (size_t i = 0; dir && rel[i]; i++) {
-		char *p = kt_asprintf("%s/%s", dir, rel[i]);
-
-		if (p && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
+	if (kt_host_env()->kernel_fetch)
+		return strdup(kt_host_env()->kernel_fetch);
+	return kt_cli_find_beside_self(rel, X_OK);
 }
 
 /* One cache directory's kernels; returns how many were usable. */
@@ -116,14 +108,7 @@ int kt_cmd_kernel(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "fetch")) {
 		KT_AUTOFREE char *script = find_fetch_script();
 
-		if (!script) {
-			kt_cli_error("kernel fetch: helper script not found (set KTSTR_KERNEL_FETCH)");
-			return KT_EXIT_ENV;
-		}
-		argv[0] = script;
-		execv(script, argv);
-		kt_cli_error("kernel fetch: cannot run %s: %s", script, strerror(errno));
-		return KT_EXIT_ENV;
+		return kt_cli_exec_helper("kernel fetch", script, argv, "set KTSTR_KERNEL_FETCH");
 	}
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: ktstr kernel fetch [FLAVOUR|VERSION] [--package NAME] | build [SRC] | list | path [PATH]\n"

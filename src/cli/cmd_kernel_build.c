@@ -61,19 +61,6 @@ static void kbuild_release(struct kbuild *b)
 	free(b->log);
 }
 
-static char *find_beside_self(const char *const rel[])
-{
-	KT_AUTOFREE char *dir = kt_self_dir();
-
-	for (size_t i = 0; dir && rel[i]; i++) {
-		KT_AUTOFREE char *p = kt_asprintf("%s/%s", dir, rel[i]);
-
-		if (p && access(p, R_OK) == 0)
-			return realpath(p, NULL);
-	}
-	return NULL;
-}
-
 static bool on_path(const char *tool)
 {
 	const char *path = kt_host_env()->vm.search_path;
@@ -156,7 +143,7 @@ static char *fetch_default_source(void)
 		"../libexec/ktstr/kernel-source",	/* installed: PREFIX/bin/ktstr */
 		NULL,
 	};
-	KT_AUTOFREE char *script = find_beside_self(rel), *text = NULL;
+	KT_AUTOFREE char *script = kt_cli_find_beside_self(rel, R_OK), *text = NULL;
 	char tmpl[] = "/tmp/ktstr-source.XXXXXX";
 	char *argv[] = { script, NULL };
 	struct redirect r = { .err_fd = -1 };
@@ -407,7 +394,7 @@ static int kernel_build(struct kbuild *b)
 		return rc;
 	b->cache = strdup(kt_host_env()->cache_dir);
 	if (!b->fragment_path)
-		b->fragment_path = find_beside_self(frag_rel);
+		b->fragment_path = kt_cli_find_beside_self(frag_rel, R_OK);
 	if (!b->cache || !b->fragment_path) {
 		kt_cli_error("kernel build: the ktstr kconfig fragment (kernel/ktstr.config) not found "
 			     "next to ktstr; give one with --fragment");

@@ -18,21 +18,13 @@
 
 static char *find_fetch_script(void)
 {
-	KT_AUTOFREE char *dir = kt_self_dir();
 	static const char *const rel[] = {
 		"../scripts/qemu-fetch",		/* build tree: build/ktstr */
 		"../libexec/ktstr/qemu-fetch",		/* installed: PREFIX/bin/ktstr */
 		NULL,
 	};
 
-	for (size_t i = 0; dir && rel[i]; i++) {
-		char *p = kt_asprintf("%s/%s", dir, rel[i]);
-
-		if (p && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
+	return kt_cli_find_beside_self(rel, X_OK);
 }
 
 static int qemu_info(int argc, char **argv)
@@ -90,14 +82,7 @@ int kt_cmd_qemu(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "fetch")) {
 		KT_AUTOFREE char *script = find_fetch_script();
 
-		if (!script) {
-			kt_cli_error("qemu fetch: helper script not found (scripts/qemu-fetch)");
-			return KT_EXIT_ENV;
-		}
-		argv[0] = script;
-		execv(script, argv);
-		kt_cli_error("qemu fetch: cannot run %s: %s", script, strerror(errno));
-		return KT_EXIT_ENV;
+		return kt_cli_exec_helper("qemu fetch", script, argv, "scripts/qemu-fetch");
 	}
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: ktstr qemu [info] [--topology T] [--accel kvm|tcg] | fetch [--suite S]\n"

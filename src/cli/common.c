@@ -44,6 +44,31 @@ static int parse_uint(const char *s, unsigned *out)
 	return 0;
 }
 
+char *kt_cli_find_beside_self(const char *const rel[], int mode)
+{
+	KT_AUTOFREE char *dir = kt_self_dir();
+
+	for (size_t i = 0; dir && rel[i]; i++) {
+		KT_AUTOFREE char *p = kt_asprintf("%s/%s", dir, rel[i]);
+
+		if (p && access(p, mode) == 0)
+			return realpath(p, NULL);
+	}
+	return NULL;
+}
+
+int kt_cli_exec_helper(const char *what, const char *script, char **argv, const char *hint)
+{
+	if (!script) {
+		kt_cli_error("%s: helper script not found (%s)", what, hint);
+		return KT_EXIT_ENV;
+	}
+	argv[0] = (char *)script;
+	execv(script, argv);
+	kt_cli_error("%s: cannot run %s: %s", what, script, strerror(errno));
+	return KT_EXIT_ENV;
+}
+
 int kt_cli_vm_opt(struct kt_vm_opts *o, int opt, const char *arg)
 {
 	switch (opt) {

@@ -44,6 +44,7 @@ static void host_env_read(void)
 	host_env.timing = getenv("KTSTR_TIMING") != NULL;
 	host_env.scheduler = env("KTSTR_SCHEDULER");
 	host_env.scheduler_ops = env("KTSTR_SCHEDULER_OPS");
+	host_env.kernel_fetch = env("KTSTR_KERNEL_FETCH");
 	host_env.skip_missing = env("KTSTR_SKIP_MISSING") && !strcmp(env("KTSTR_SKIP_MISSING"), "1");
 }
 

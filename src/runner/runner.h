@@ -34,6 +34,7 @@ struct kt_host_env {
 	const char *scheduler;		/* $KTSTR_SCHEDULER: replaces every declared one */
 	const char *scheduler_ops;	/* $KTSTR_SCHEDULER_OPS: the ops name it attaches as */
 	bool skip_missing;		/* $KTSTR_SKIP_MISSING=1: a missing scheduler skips */
+	const char *kernel_fetch;	/* $KTSTR_KERNEL_FETCH: the kernel fetch helper */
 };
 const struct kt_host_env *kt_host_env(void);
 /* The ops name a test's scheduler must attach as under env (NULL: any). */
