@@ -66,16 +66,15 @@ static int populated(const char *dir)
 static int wait_unpopulated(const char *dir, uint64_t deadline)
 {
 	KT_AUTOFREE char *events = kt_asprintf("%s/cgroup.events", dir);
-	int ifd, ret;
+	KT_AUTOCLOSE int ifd = -1;
+	int ret;
 
 	if (!events)
 		return -ENOMEM;
 	/* cgroup.events raises a modify event when "populated" flips. */
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ifd >= 0 && inotify_add_watch(ifd, events, IN_MODIFY) < 0) {
-		close(ifd);
-		ifd = -1;
-	}
+	if (ifd >= 0 && inotify_add_watch(ifd, events, IN_MODIFY) < 0)
+		close(kt_take_fd(ifd));	/* no watch: poll the file instead */
 	for (;;) {
 		uint64_t now, wait_ns;
 		char drain[4096];
@@ -100,8 +99,6 @@ static int wait_unpopulated(const char *dir, uint64_t deadline)
 			kt_sleep_ns(wait_ns);
 		}
 	}
-	if (ifd >= 0)
-		close(ifd);
 	return ret;
 }
 

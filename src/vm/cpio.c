@@ -46,13 +46,12 @@ int kt_hash_file(uint64_t *h, const char *path)
 {
 	char buf[1 << 16];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	KT_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		*h = kt_hash_bytes(*h, buf, (size_t)n);
-	close(fd);
 	return n < 0 ? -EIO : 0;
 }
 
@@ -175,15 +174,13 @@ int kt_cpio_file(struct kt_cpio *c, const char *name, const char *host_path, uns
 	char buf[1 << 16];
 	struct stat st;
 	size_t left;
-	int fd, err;
+	KT_AUTOCLOSE int fd = open(host_path, O_RDONLY | O_CLOEXEC);
+	int err;
 
-	fd = open(host_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return -EINVAL;
-	}
 	name = rel(name);
 	err = ensure_parents(c, name);
 	if (!err)
@@ -198,7 +195,6 @@ int kt_cpio_file(struct kt_cpio *c, const char *name, const char *host_path, uns
 		fwrite(buf, 1, (size_t)n, c->f);
 		left -= (size_t)n;
 	}
-	close(fd);
 	if (err)
 		return err;
 	pad4(c);

@@ -38,7 +38,8 @@ static int elf_read(const char *path, struct elf_info *info)
 	Elf *elf;
 	GElf_Ehdr eh;
 	size_t nph;
-	int fd, err = 0;
+	KT_AUTOCLOSE int fd = -1;
+	int err = 0;
 
 	memset(info, 0, sizeof(*info));
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -100,7 +101,6 @@ static int elf_read(const char *path, struct elf_info *info)
 out:
 	if (elf)
 		elf_end(elf);
-	close(fd);
 	return err;
 }
 

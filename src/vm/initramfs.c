@@ -233,7 +233,7 @@ static bool cache_hit(const char *path)
 {
 	char head[6], tail[64];
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	KT_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 	bool ok;
 
 	if (fd < 0)
@@ -243,7 +243,6 @@ static bool cache_hit(const char *path)
 	     !memcmp(head, "070701", 6) &&
 	     pread(fd, tail, sizeof(tail), st.st_size - (off_t)sizeof(tail)) == (ssize_t)sizeof(tail) &&
 	     memmem(tail, sizeof(tail), "TRAILER!!!", 10);
-	close(fd);
 	if (!ok) {
 		unlink(path);
 		return false;

@@ -44,12 +44,11 @@ static int image_kind(const char *path)
 {
 	unsigned char b[0x210];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	KT_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	n = read(fd, b, sizeof(b));
-	close(fd);
 	if (n >= 20 && !memcmp(b, "\177ELF", 4) && b[4] == 2 && b[16] == 2 && b[18] == 62)
 		return 1;
 	if (n >= 0x206 && !memcmp(b + 0x202, "HdrS", 4))

@@ -79,7 +79,8 @@ static int append_file(int dst, const char *src)
 {
 	struct stat st;
 	off_t off = 0;
-	int fd = open(src, O_RDONLY | O_CLOEXEC), err = 0;
+	KT_AUTOCLOSE int fd = open(src, O_RDONLY | O_CLOEXEC);
+	int err = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -91,7 +92,6 @@ static int append_file(int dst, const char *src)
 		if (n <= 0)
 			err = n < 0 ? -errno : -EIO;
 	}
-	close(fd);
 	return err;
 }
 
@@ -153,7 +153,7 @@ static char *self_exe(void)
  */
 static char *read_tail(const char *path, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	KT_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	struct kt_buf b = { 0 };
 	char buf[65536];
@@ -162,15 +162,12 @@ static char *read_tail(const char *path, size_t max)
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > max &&
-	    lseek(fd, st.st_size - (off_t)max, SEEK_SET) < 0) {
-		close(fd);
+	    lseek(fd, st.st_size - (off_t)max, SEEK_SET) < 0)
 		return NULL;
-	}
 	while (b.len < max && (n = read(fd, buf, max - b.len < sizeof(buf) ? max - b.len
 									 : sizeof(buf))) > 0)
 		if (kt_buf_append(&b, buf, (size_t)n))
 			break;
-	close(fd);
 	if (kt_buf_append(&b, "", 1)) {
 		kt_buf_release(&b);
 		return NULL;
@@ -226,7 +223,10 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	KT_AUTOFREE char *errpath = NULL, *console = NULL, *res_fifo = NULL, *res_fifo_in = NULL;
 	struct kt_buf result = { 0 };
 	char **argv = NULL;
-	int e, out = -1, resfd = -1, pidfd = -1, status = 0;
+	KT_AUTOCLOSE int out = -1;
+	KT_AUTOCLOSE int resfd = -1;
+	KT_AUTOCLOSE int pidfd = -1;
+	int e, status = 0;
 	bool timed_out = false, cancelled = false;
 	uint64_t start, deadline, t_enter = kt_now_ns(), t_result = 0;
 	const char *tmp = KT_VM_HOST(cfg->host, tmpdir);
@@ -399,12 +399,6 @@ out:
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	if (pidfd >= 0)
-		close(pidfd);
-	if (out >= 0)
-		close(out);
-	if (resfd >= 0)
-		close(resfd);
 	kt_buf_release(&result);
 	kt_vm_argv_free(argv);
 	kt_rm_rf(rundir);
