@@ -119,6 +119,17 @@ double kt_guest_uptime_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+static bool dir_is_empty(const char *path)
+{
+	KT_AUTODIR DIR *d = opendir(path);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return false;
+	return true;
+}
+
 static void mount_all(void)
 {
 	static const struct {
@@ -137,6 +148,14 @@ static void mount_all(void)
 
 	for (size_t i = 0; i < KT_ARRAY_SIZE(m); i++) {
 		mkdir(m[i].dst, 0755);
+		/*
+		 * The initramfs is writable RAM already; a tmpfs over a
+		 * directory it fills would hide what the host put there: a
+		 * library under /tmp that the host's loader path names (a
+		 * build tree cloned into /tmp, say) and the guest must load.
+		 */
+		if (!strcmp(m[i].type, "tmpfs") && !dir_is_empty(m[i].dst))
+			continue;
 		mount(m[i].src, m[i].dst, m[i].type, m[i].flags, NULL);
 		/*
 		 * The guest has no kernel modules, yet the kernel still forks

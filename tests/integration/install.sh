@@ -25,8 +25,9 @@ expect_rc "static link with pkg-config --static" 0 $?
 # A binary without RUNPATH finds libktstr.so.0 through LD_LIBRARY_PATH only:
 # included in a VM, its library closure must follow the same search path
 # (ktstr reads the variable and hands it to the library).  The library sits
-# outside /tmp, which the guest mounts a tmpfs over.
-L=$(mktemp -d "$(cd "$(dirname "$KTSTR")" && pwd)/ldpath-XXXXXX"); trap 'rm -rf "$T" "$L"' EXIT
+# under /tmp on purpose: the guest's init must not hide it with a tmpfs (a
+# clean clone in /tmp failed this way).
+L=$(mktemp -d /tmp/ktstr-ldpath-XXXXXX); trap 'rm -rf "$T" "$L"' EXIT
 cp "$P/lib/libktstr.so.0" "$L/"
 cc -o "$T/norpath_tests" examples/my_tests.c -I"$P/include" -D_GNU_SOURCE -L"$P/lib" \
 	-lktstr_main -lktstr 2> "$T/cc.err"
