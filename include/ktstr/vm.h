@@ -187,6 +187,9 @@ struct kt_vm_result {
 	uint64_t prep_ns;		/* kt_vm_run entry -> QEMU start (host preparation) */
 	uint64_t result_ns;		/* QEMU start -> complete result; 0: none came */
 	double guest_init_ms;		/* guest uptime when its init ran; < 0: unknown */
+	double guest_work_ms;		/* init's work to the result (channels, request,
+					 * topology check, the command); < 0: unknown */
+	double guest_verify_ms;		/* of which the topology check; < 0: unknown */
 	double host_wait_pct;		/* share of QEMU's runnable time it waited for a
 					 * host CPU, %; -1 unknown.  High: the guest ran
 					 * slowed down and its timing verdicts lose power */

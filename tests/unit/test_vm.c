@@ -227,6 +227,7 @@ static void test_host_settings(void **state)
 	char dir[] = "/tmp/kt-host-XXXXXX";
 	struct kt_vm_host host = { 0 };
 	struct kt_vm_result r = { .prep_ns = 12500000, .result_ns = 0, .guest_init_ms = 810.5,
+				  .guest_work_ms = 40.25, .guest_verify_ms = 3.5,
 				  .total_ns = 2000000000, .host_wait_pct = 12.4 };
 	struct kt_qemu_info q;
 	struct kt_kernel k;
@@ -263,7 +264,8 @@ static void test_host_settings(void **state)
 	/* the timing line is the caller's to print */
 	timing = kt_vm_timing_describe(&r);
 	assert_string_equal(timing, "host prep 12.5 ms, QEMU start to result -1.0 ms (guest kernel "
-			    "reached init at 810.5 ms of its uptime), to QEMU gone 2000.0 ms, "
+			    "reached init at 810.5 ms of its uptime; init's work to the result "
+			    "40.2 ms, of which topology check 3.5 ms), to QEMU gone 2000.0 ms, "
 			    "waited for a host CPU 12 %");
 }
 
