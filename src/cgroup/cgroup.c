@@ -485,11 +485,48 @@ int kt_cgroup_set_weight(struct kt_cgroup_manager *m, const char *name, unsigned
 	return write_ctl(m, name, "cpu.weight", text, false);
 }
 
+/* The CPUs of the cgroup whose control file is at `path` (".../NAME/FILE"),
+ * as its parent has them in effect. */
+static int parent_effective_cpus(const char *path, char **out)
+{
+	KT_AUTOFREE char *parent = strdup(path);
+	KT_AUTOFREE char *eff = NULL;
+	char *slash;
+
+	*out = NULL;
+	for (int i = 0; i < 2 && parent; i++) {
+		slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			return -ENOENT;
+		*slash = '\0';
+	}
+	eff = parent ? kt_asprintf("%s/cpuset.cpus.effective", parent) : NULL;
+	return eff ? kt_read_file(eff, out, NULL) : -ENOMEM;
+}
+
 int kt_cgroup_clear_cpuset(struct kt_cgroup_manager *m, const char *name)
 {
+	KT_AUTOFREE char *path = NULL;
+	KT_AUTOFREE char *inherited = NULL;
+	int err = file_path(m, name, "cpuset.cpus", &path);
+
 	/* A zero-length write never reaches the kernel; it strips the "\n". */
-	return observed(m, write_ctl(m, name, "cpuset.cpus", "\n", false), "cpuset of %s cleared",
-			name ? name : "the run's cgroup");
+	if (!err)
+		err = cg_write(m->fake, path, "\n", false);
+	/*
+	 * 6.12 refuses to empty the CPUs of a cpuset that has tasks (ENOSPC)
+	 * where later kernels let it inherit its parent's.  The same CPUs,
+	 * written out, are the nearest equivalent: the cgroup runs where its
+	 * parent lets it, though a later change of the parent's no longer
+	 * reaches it.
+	 */
+	if (err == -ENOSPC && parent_effective_cpus(path, &inherited) == 0)
+		err = cg_write(m->fake, path, inherited, false);
+	if (err)
+		return kt_cg_fail(m, path, err);
+	return observed(m, 0, "cpuset of %s cleared%s", name ? name : "the run's cgroup",
+			inherited ? " (this kernel cannot empty a populated cpuset: given its "
+				    "parent's CPUs)" : "");
 }
 
 int kt_cgroup_get_cpuset(struct kt_cgroup_manager *m, const char *name,
