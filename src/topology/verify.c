@@ -207,7 +207,9 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 		return -ENOENT;	/* no schedstats in this kernel: nothing to compare */
 	kt_topo_spec_format(want, spec, sizeof(spec));
 	for (char *line = strtok_r(text, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
-		char name[32], mask[1200];
+		/* before version 17 the mask comes first: as wide as the machine
+		 * (35 characters at 128 CPUs), so both fields get the room */
+		char name[1200], mask[1200];
 		unsigned level;
 
 		/* a CPU's block ends at the next CPU line or the end of the file */
@@ -228,7 +230,7 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 			continue;
 		}
 		/* "domainN NAME MASK ..." (version 17) or "domainN MASK ..." (before) */
-		if (cpu < 0 || sscanf(line, "domain%u %31s %1199s", &level, name, mask) != 3)
+		if (cpu < 0 || sscanf(line, "domain%u %1199s %1199s", &level, name, mask) != 3)
 			continue;
 		{
 			const char *m = strspn(name, "0123456789abcdef,") == strlen(name) ? name : mask;

@@ -274,6 +274,17 @@ static void test_domains(void **state)
 		"cpu6 0 0 0 0 0 0 0 0 0\ndomain0 000000c0 0 0\ndomain1 000000f0 0\n"
 		"domain2 00000000,000000ff 0\n";
 
+	/* 1n8l8c2t (128 CPUs), version 16 as 6.12 prints it: masks wider
+	 * than a domain name, first on the line */
+	static const char wide[] =
+		"version 16\ntimestamp 1\n"
+		"cpu0 0 0 0 0 0 0 0 0 0\n"
+		"domain0 00000000,00000000,00000000,00000003 0 0\n"
+		"domain1 00000000,00000000,00000000,0000ffff 0 0\n"
+		"domain2 ffffffff,ffffffff,ffffffff,ffffffff 0 0\n";
+
+	domains(wide, "1n8l8c2t", 0, NULL);
+	domains(wide, "1n4l16c2t", -EXDEV, "CPU 0's domain1 spans 0-15, 1n4l16c2t needs 0-31");
 	domains(smt2llc, "1n2l2c2t", 0, NULL);
 	domains(collapsed, "1n2l2c2t", -EXDEV, "CPU 0's domain1 spans 0-7, 1n2l2c2t needs 0-3");
 	domains(numa, "2n4l2c1t", 0, NULL);
