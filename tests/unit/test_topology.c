@@ -543,6 +543,40 @@ static void test_sysfs_reads_one_cpu_per_group(void **state)
 	drop_root(root);
 }
 
+/*
+ * The first CPU's L3 sits in index3; the second LLC's CPUs have an L2
+ * there and their L3 in index6.  The shortcut (read the first CPU's index
+ * directly) must notice the other level and scan, so the L3 still wins.
+ */
+static void test_sysfs_llc_index_differs(void **state)
+{
+	char *root = make_root();
+	KT_AUTO(kt_topology) t = NULL;
+	const unsigned *c;
+	size_t n;
+
+	put(root, CPU "/online", "0-3\n");
+	for (unsigned cpu = 0; cpu < 4; cpu++) {
+		char self[16];
+
+		snprintf(self, sizeof(self), "%u\n", cpu);
+		putf(root, self, CPU "/cpu%u/topology/thread_siblings_list", cpu);
+		if (cpu < 2) {
+			put_cache(root, cpu, 3, 3, "Unified\n", "0-1\n", "8192K\n", 0);
+			continue;
+		}
+		put_cache(root, cpu, 3, 2, "Unified\n", "2-3\n", "1M\n", 1);
+		put_cache(root, cpu, 6, 3, "Unified\n", "2-3\n", "4096K\n", 1);
+	}
+	assert_int_equal(kt_topology_from_sysfs(root, &t), 0);
+	assert_int_equal(kt_topo_num_llcs(t), 2);
+	c = kt_topo_cpus_in_llc(t, 1, &n);
+	assert_list(c, n, "2-3");
+	assert_int_equal(kt_topo_llc_size_bytes(t, 0), 8192ull * 1024);
+	assert_int_equal(kt_topo_llc_size_bytes(t, 1), 4096ull * 1024);
+	drop_root(root);
+}
+
 static void test_sysfs_no_l3(void **state)
 {
 	char *root = fake_no_l3();
@@ -777,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_describe_spec),
 		cmocka_unit_test(test_sysfs_smt_2llc),
 		cmocka_unit_test(test_sysfs_reads_one_cpu_per_group),
+		cmocka_unit_test(test_sysfs_llc_index_differs),
 		cmocka_unit_test(test_sysfs_no_l3),
 		cmocka_unit_test(test_sysfs_bare),
 		cmocka_unit_test(test_sysfs_shared_core_id),
