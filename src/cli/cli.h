@@ -73,7 +73,8 @@ struct kt_vm_opts {
 	"                      else the newest `ktstr kernel fetch`ed kernel)\n"                \
 	"  --topology SPEC     NnLlCcTt (e.g. 1n2l4c2t) or a preset (ktstr topo --list)\n"      \
 	"  --memory MB         guest memory (default: 512 + 32 per CPU)\n"                      \
-	"  --timeout S         kill the guest after S seconds (default 120)\n"                   \
+	"  --timeout S         kill the guest after S seconds (default: 60 + 4 x duration +\n"  \
+	"                      twice the boot this machine's past boots predict; vm: >= 120)\n"\
 	"  --accel auto|kvm|tcg  accelerator (default auto: KVM when it really works)\n"       \
 	"  --include FILE      copy FILE (or a directory) into the guest under /include\n"      \
 	"  --kargs ARGS        extra kernel command line\n"                                      \

@@ -97,7 +97,7 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 			return -ENOMEM;
 	}
 	j->topo = v->topo;
-	j->timeout_s = kt_gauntlet_timeout(v, c->duration_s);
+	j->timeout_s = 0;	/* the default for its topology, on this machine */
 	return 0;
 }
 

@@ -308,7 +308,7 @@ int kt_cmd_run(int argc, char **argv)
 		return KT_EXIT_ENV;
 	}
 	job.host = host;
-	job.timeout_s = o.timeout_s ? o.timeout_s : 60 + (unsigned)(4 * duration);
+	job.timeout_s = o.timeout_s;	/* 0: the default for its topology */
 	if (host) {
 		struct statfs sfs;
 
@@ -334,8 +334,6 @@ int kt_cmd_run(int argc, char **argv)
 		job.topo = s.cfg.topo;
 		job.memory_mb = s.cfg.memory_mb;
 		job.kargs = o.kargs;
-		if (o.timeout_s)
-			job.timeout_s = o.timeout_s;
 	}
 	env.verbose = o.verbose;
 	kt_runner_run_job(&env, &job, &out);

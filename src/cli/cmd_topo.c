@@ -36,6 +36,8 @@ static int list_presets(void)
 	enum kt_accel accel = list_accel();
 	char *err = NULL;
 	bool have_qemu = kt_qemu_probe(&kt_host_env()->vm, &q, &err) == 0;
+	unsigned samples;
+	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, &samples);
 
 	if (have_qemu)
 		printf("boots here: QEMU %u.%u.%u (%s), %s\n", q.major, q.minor, q.micro, q.path,
@@ -43,6 +45,12 @@ static int list_presets(void)
 	else
 		printf("boots here: nothing (%s)\n", err);
 	free(err);
+	if (samples)
+		printf("boot times: the reference machine's x %.2f, from this machine's newest %u "
+		       "boots\n", scale, samples);
+	else
+		printf("boot times: the reference machine's (fewer than 3 boots recorded here "
+		       "yet)\n");
 	for (size_t i = 0; i < n; i++) {
 		struct kt_topo_spec s;
 		struct kt_vm_machine m;
@@ -53,7 +61,8 @@ static int list_presets(void)
 								   ? kt_host_cpu_vendor()
 								   : KT_VENDOR_OTHER,
 						    kt_host_env()->vm.cpu_model, &m, &why) == 0)
-			snprintf(when, sizeof(when), "~%.0f s", kt_vm_boot_estimate_s(&s, accel, &q));
+			snprintf(when, sizeof(when), "~%.0f s",
+				 scale * kt_vm_boot_estimate_s(&s, accel, &q));
 		else
 			snprintf(when, sizeof(when), "cannot");
 		printf("%-20s %-10s %4u CPUs  %-7s %s\n", p[i].name, p[i].spec,

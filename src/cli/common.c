@@ -161,7 +161,14 @@ int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 	s->cfg.files = s->files;
 	s->cfg.n_files = o->n_includes;
 	s->cfg.memory_mb = o->memory_mb;
-	s->cfg.timeout_s = o->timeout_s ? o->timeout_s : 120;
+	if (o->timeout_s) {
+		s->cfg.timeout_s = o->timeout_s;
+	} else {
+		/* two minutes, or longer where this machine boots this topology slowly */
+		unsigned t = kt_runner_default_timeout_s(&s->cfg.topo, s->cfg.accel, 0);
+
+		s->cfg.timeout_s = t > 120 ? t : 120;
+	}
 	s->cfg.extra_kargs = o->kargs;
 	s->cfg.cancel_fd = kt_cancel_fd();
 	return 0;

@@ -280,13 +280,3 @@ int kt_estimate_learn(struct kt_estimate *e, const char *runs_dir)
 		return 0;
 	return rc ? -EIO : 0;
 }
-
-unsigned kt_gauntlet_timeout(const struct kt_variant *v, double duration_s)
-{
-	struct kt_estimate d;
-	double boot;
-
-	kt_estimate_default(&d);
-	boot = kt_estimate_run(&d, kt_topo_spec_cpus(&v->topo), 1e-9);
-	return 60 + (unsigned)(4 * duration_s + 2 * boot);
-}

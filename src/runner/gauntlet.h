@@ -110,10 +110,6 @@ void kt_estimate_fit(struct kt_estimate *e, const unsigned *cpus, const double *
 		     const char *const *names, size_t n);
 /* Fit to every result file under a runs directory (missing dir: defaults). */
 int kt_estimate_learn(struct kt_estimate *e, const char *runs_dir);
-/* The VM watchdog for a variant without a declared one: the usual
- * 60 s + 4 x duration, plus twice the model's boot cost for its CPU count
- * (a 252-CPU guest takes most of a minute to boot under TCG). */
-unsigned kt_gauntlet_timeout(const struct kt_variant *v, double duration_s);
 
 /* ---- shards --------------------------------------------------------------- */
 

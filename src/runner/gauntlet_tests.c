@@ -72,7 +72,7 @@ static int make_job(void *arg, const struct kt_gauntlet_test *t, const struct kt
 		j->kargs = s->kargs;
 	}
 	j->memory_mb = d->memory_mb;
-	j->timeout_s = d->timeout_s ? d->timeout_s : kt_gauntlet_timeout(v, dur);
+	j->timeout_s = d->timeout_s;	/* 0: the default for its topology */
 	j->expect_err = d->expect_err || d->expect_detail;
 	j->expect_detail = d->expect_detail;
 	return 0;

@@ -224,6 +224,19 @@ static json_t *doc_new(const struct kt_job *job)
 			 bin ? (slash ? slash + 1 : bin) : "EEVDF", "flags", flags);
 }
 
+unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_accel accel,
+				     uint64_t duration_ms)
+{
+	unsigned samples;
+	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, &samples);
+	double dur = (double)(duration_ms ? duration_ms : 2000) / 1e3;
+
+	/* a slow machine boots slower than the model, never faster than needed */
+	if (scale < 1)
+		scale = 1;
+	return 60 + (unsigned)(4 * dur + 2 * scale * kt_vm_boot_estimate_s(topo, accel, NULL));
+}
+
 void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 		       struct kt_outcome *out)
 {
@@ -258,7 +271,9 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 			.memory_mb = job->memory_mb,
 			.accel = env->accel,
 			.request_json = reqtext,
-			.timeout_s = job->timeout_s,
+			.timeout_s = job->timeout_s ? job->timeout_s
+						    : kt_runner_default_timeout_s(&job->topo, env->accel,
+										 job->request.duration_ms),
 			.out_fd = env->stream_fd,
 			.extra_kargs = job->kargs,
 			.cancel_fd = env->cancel_fd,

@@ -88,6 +88,14 @@ struct kt_job {
 	char *skip_reason;		/* set: not run, reported as SKIP */
 };
 void kt_job_release(struct kt_job *j);
+/*
+ * A job's timeout when none is given (kt_job.timeout_s 0): a minute, four
+ * times the workload's duration and twice the boot this machine's recorded
+ * boots predict for the topology (kt_vm_boot_scale), so a slow host or a
+ * large guest is not killed while it is still booting.
+ */
+unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_accel accel,
+				     uint64_t duration_ms);
 
 /* The outcome of one job, with everything the outputs need. */
 struct kt_outcome {

@@ -314,8 +314,7 @@ static int build_jobs(const struct opts *o, const struct kt_test_def *const *sbe
 				j.sched_missing = !sched_path;
 			}
 			j.memory_mb = d->memory_mb;
-			j.timeout_s = o->timeout_s ? o->timeout_s
-				      : d->timeout_s ? d->timeout_s : 60 + (unsigned)(4 * dur);
+			j.timeout_s = o->timeout_s ? o->timeout_s : d->timeout_s;	/* 0: default */
 			j.host = d->host_only;
 			j.expect_err = d->expect_err || d->expect_detail;
 			j.expect_detail = d->expect_detail;

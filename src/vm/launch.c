@@ -242,13 +242,14 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	bool timed_out = false, cancelled = false;
 	uint64_t start, deadline, t_enter = kt_now_ns(), t_result = 0;
 	const char *tmp = KT_VM_HOST(cfg->host, tmpdir);
+	struct kt_qemu_info q = { 0 };
 	pid_t pid = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->host_wait_pct = -1;
 	*err = NULL;
 	/* a machine this QEMU cannot be asked for is refused before any work */
-	if ((e = kt_vm_machine_for(cfg->host, &cfg->topo, cfg->accel, &(struct kt_qemu_info){ 0 },
+	if ((e = kt_vm_machine_for(cfg->host, &cfg->topo, cfg->accel, &q,
 				   &(struct kt_vm_machine){ 0 }, err)))
 		return e;
 	if (!tmp)
@@ -400,6 +401,12 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		res->outcome = KT_VM_NO_RESULT;
 	if (res->outcome == KT_VM_TOPOLOGY)
 		res->topology_error = kt_vm_topology_error(cfg, res->result_json);
+	/* what this machine's boots take, for estimates (ktstr topo --list) */
+	if (res->outcome == KT_VM_OK && !cfg->interactive && res->guest_work_ms >= 0 &&
+	    res->guest_verify_ms >= 0)
+		kt_vm_boot_record(cfg->host, cfg->accel, q.major, kt_topo_spec_cpus(&cfg->topo),
+				  (double)res->result_ns / 1e9 -
+				  (res->guest_work_ms - res->guest_verify_ms) / 1e3);
 	e = 0;
 out:
 	if (pid > 0) {

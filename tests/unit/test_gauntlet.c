@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "runner/gauntlet.h"
+#include "runner/runner.h"
 #include "util/util.h"
 
 static const struct kt_sched_flag two_flags[] = {
@@ -352,14 +353,29 @@ static void test_estimate_learns_from_runs_dir(void **state)
 	kt_estimate_release(&e);
 }
 
+/* $XDG_CACHE_HOME points at an empty directory (main): no boots recorded */
 static void test_timeout_grows_with_cpus(void **state)
 {
-	struct kt_variant small = { .topo = { 1, 2, 2, 1 } }, big = { .topo = { 1, 14, 9, 2 } };
+	struct kt_topo_spec small = { 1, 2, 2, 1 }, big = { 1, 14, 9, 2 };
+	unsigned t4 = kt_runner_default_timeout_s(&small, KT_ACCEL_TCG, 2000);
+	unsigned t252 = kt_runner_default_timeout_s(&big, KT_ACCEL_TCG, 2000);
 
-	assert_true(kt_gauntlet_timeout(&small, 2) >= 68);
-	assert_true(kt_gauntlet_timeout(&small, 2) < 80);
-	/* 252 CPUs: the model's ~49 s boot, twice */
-	assert_true(kt_gauntlet_timeout(&big, 2) > 150);
+	assert_true(t4 >= 68 && t4 < 80);	/* a minute + 4 x 2 s + twice ~2 s */
+	/* 252 CPUs: twice the model's ~2 minutes of boot */
+	assert_true(t252 > 250);
+	assert_true(kt_runner_default_timeout_s(&small, KT_ACCEL_TCG, 30000) >= 180);
+	/* a machine that boots three times slower than the model waits longer */
+	{
+		const char *dir = getenv("XDG_CACHE_HOME");
+		struct kt_vm_host host = { .cache_dir = kt_host_env()->vm.cache_dir };
+		double m4 = kt_vm_boot_estimate_s(&small, KT_ACCEL_TCG, NULL);
+
+		assert_non_null(dir);
+		assert_int_equal(kt_mkdir_p(host.cache_dir, 0755), 0);
+		for (int i = 0; i < 3; i++)
+			kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 3 * m4);
+		assert_true(kt_runner_default_timeout_s(&big, KT_ACCEL_TCG, 2000) > 2 * t252);
+	}
 }
 
 static void test_eta(void **state)
@@ -419,6 +435,8 @@ static void test_from_declaration(void **state)
 
 int main(void)
 {
+	char cache[] = "/tmp/ktstr-gauntlet-cache-XXXXXX";
+	int rc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_presets_one_profile),
 		cmocka_unit_test(test_profiles_follow_dependencies),
@@ -435,5 +453,10 @@ int main(void)
 		cmocka_unit_test(test_from_declaration),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* boot-time records (the default timeout's scale) go to a fresh cache */
+	if (!mkdtemp(cache) || setenv("XDG_CACHE_HOME", cache, 1))
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	kt_rm_rf(cache);
+	return rc;
 }

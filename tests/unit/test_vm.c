@@ -347,6 +347,59 @@ static void test_boot_probe_seconds(void **state)
 	assert_int_equal(kt_vm_boot_probe_seconds("99999"), 8);
 }
 
+/*
+ * Boot times: each boot appends a line; the scale is the median of
+ * measured / model over the newest samples of one accelerator, 1 until
+ * there are three, and the file is cut back once it grows long.
+ */
+static void test_boot_scale(void **state)
+{
+	char dir[] = "/tmp/ktstr-boots-XXXXXX";
+	struct kt_vm_host host = { 0 };
+	struct kt_topo_spec four = { 1, 2, 2, 1 }, big = { 1, 8, 8, 2 };
+	double m4, m128, scale;
+	unsigned n;
+	KT_AUTOFREE char *path = NULL, *text = NULL;
+	size_t len, lines = 0;
+
+	assert_non_null(mkdtemp(dir));
+	host.cache_dir = dir;
+	m4 = kt_vm_boot_estimate_s(&four, KT_ACCEL_TCG, NULL);
+	m128 = kt_vm_boot_estimate_s(&big, KT_ACCEL_TCG, NULL);
+	assert_true(m128 > 10 * m4);	/* the model grows steeply with CPUs */
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n), 1.0, 1e-9);
+	assert_int_equal(n, 0);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 3 * m4);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, 3 * m128);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n), 1.0, 1e-9);
+	assert_int_equal(n, 0);	/* two are not enough to tell */
+	kt_vm_boot_record(&host, KT_ACCEL_KVM, 7, 4, 100);	/* another accelerator */
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 2 * m4);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 10 * m4);
+	/* at any size the ratio counts: 3, 3, 2, 10 -> median 3 */
+	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n);
+	assert_int_equal(n, 4);
+	assert_float_equal(scale, 3.0, 0.01);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_KVM, &n), 1.0, 1e-9);
+	assert_int_equal(n, 0);
+	/* only the newest samples count, and the file stays short */
+	for (int i = 0; i < 450; i++)
+		kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 16, 0.5 * m4 * 1.5);
+	path = kt_asprintf("%s/boot-times", dir);
+	assert_int_equal(kt_read_file(path, &text, &len), 0);
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	assert_true(lines >= 200 && lines <= 400);
+	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n);
+	assert_true(n >= 3);
+	assert_true(scale < 1.0);
+	/* nowhere to keep them: nothing learned, nothing breaks */
+	host.cache_dir = NULL;
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 1);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n), 1.0, 1e-9);
+	assert_int_equal(kt_rm_rf(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_host_wait_parse),
 		cmocka_unit_test(test_host_wait_read),
 		cmocka_unit_test(test_boot_probe_seconds),
+		cmocka_unit_test(test_boot_scale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,142 @@
+/*
+ * How fast this machine boots guests, learned from its own boots.
+ *
+ * The boot model (kt_vm_boot_estimate_s) holds figures from one reference
+ * machine; a slower or busier host boots every size proportionally slower
+ * (the same emulation, just less CPU for it).  Every VM that reaches its
+ * init appends one line to <cache>/boot-times:
+ *
+ *     <unix time> <tcg|kvm> <QEMU major> <CPUs> <seconds to init's work>
+ *
+ * and the scale is the median, over the newest samples of an accelerator,
+ * of measured / model.  One append per boot, short enough to be atomic
+ * beside parallel VMs; the file is cut back to its newest lines when it
+ * grows, so it stays a few kilobytes.
+ */
+#include "vm/vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+#define BOOT_TIMES "boot-times"
+#define KEEP_LINES 200		/* lines kept when the file is cut back */
+#define MAX_LINES 400		/* ... which happens past this many */
+#define SCALE_SAMPLES 24	/* newest samples the scale is the median of */
+
+static const char *accel_word(enum kt_accel a)
+{
+	return a == KT_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+/* The newest `keep` lines of text (all of it when it has fewer). */
+static const char *newest_lines(const char *text, size_t len, size_t keep)
+{
+	const char *p = text + len;
+	size_t n = 0;
+
+	if (p > text && p[-1] == '\n')
+		p--;
+	while (p > text) {
+		if (*--p == '\n' && ++n == keep)
+			return p + 1;
+	}
+	return text;
+}
+
+/* Past MAX_LINES, rewrite the file with its newest KEEP_LINES (atomically). */
+static void cut_back(const char *path, const char *text, size_t len)
+{
+	size_t lines = 0;
+	const char *keep;
+	KT_AUTOFREE char *tmp = NULL;
+
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	if (lines <= MAX_LINES)
+		return;
+	keep = newest_lines(text, len, KEEP_LINES);
+	tmp = kt_asprintf("%s.%d", path, (int)getpid());
+	if (tmp && kt_write_whole(tmp, keep, len - (size_t)(keep - text), 0644) == 0 &&
+	    rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel, unsigned qemu_major,
+		       unsigned cpus, double boot_s)
+{
+	const char *dir = KT_VM_HOST(host, cache_dir);
+	KT_AUTOFREE char *path = NULL, *line = NULL, *text = NULL;
+	size_t len = 0;
+	int fd;
+
+	if (!dir || !(boot_s > 0) || !cpus)
+		return;
+	path = kt_asprintf("%s/" BOOT_TIMES, dir);
+	line = kt_asprintf("%lld %s %u %u %.3f\n", (long long)time(NULL), accel_word(accel),
+			   qemu_major, cpus, boot_s);
+	if (!path || !line)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;	/* no cache directory: nothing is learned, nothing breaks */
+	kt_write_all(fd, line, strlen(line));
+	close(fd);
+	if (kt_read_file(path, &text, &len) == 0)
+		cut_back(path, text, len);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel, unsigned *samples)
+{
+	const char *dir = KT_VM_HOST(host, cache_dir);
+	KT_AUTOFREE char *path = NULL, *text = NULL;
+	double ratio[SCALE_SAMPLES], scale;
+	size_t n = 0, len = 0;
+	const char *p;
+
+	*samples = 0;
+	if (!dir || !(path = kt_asprintf("%s/" BOOT_TIMES, dir)) ||
+	    kt_read_file(path, &text, &len))
+		return 1.0;
+	/* newest first: walk the lines from the end */
+	for (p = text + len; p > text && n < SCALE_SAMPLES;) {
+		const char *start = p;
+		char word[8];
+		long long when;
+		unsigned major, cpus;
+		double boot;
+
+		while (start > text && start[-1] != '\n')
+			start--;
+		if (sscanf(start, "%lld %7s %u %u %lf", &when, word, &major, &cpus, &boot) == 5 &&
+		    !strcmp(word, accel_word(accel)) && cpus && boot > 0) {
+			struct kt_topo_spec s = { .numa_nodes = 1, .llcs = 1, .cores = cpus,
+						  .threads = 1 };
+			struct kt_qemu_info q = { .major = major };
+			double model = kt_vm_boot_estimate_s(&s, accel, &q);
+
+			if (model > 0)
+				ratio[n++] = boot / model;
+		}
+		p = start > text ? start - 1 : text;
+	}
+	if (n < 3)
+		return 1.0;	/* too few to tell this machine from noise */
+	qsort(ratio, n, sizeof(ratio[0]), cmp_double);
+	scale = n % 2 ? ratio[n / 2] : (ratio[n / 2 - 1] + ratio[n / 2]) / 2;
+	*samples = (unsigned)n;
+	return scale < 0.1 ? 0.1 : scale > 100 ? 100 : scale;
+}
