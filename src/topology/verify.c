@@ -172,12 +172,14 @@ static struct kt_cpuset *parse_hex_mask(const char *text)
 static size_t expected_spans(const struct kt_topology *t, unsigned cpu, struct kt_cpuset **out)
 {
 	struct kt_cpuset *cand[4] = { kt_cpuset_new(), NULL, NULL, kt_topo_all_cpuset(t) };
-	size_t n = 0, ncpus;
-	const unsigned *cpus = kt_topo_all_cpus(t, &ncpus);
+	size_t n = 0, ncpus = 0;
+	int core = kt_topo_cpu_core(t, cpu);
+	/* a core's threads share its LLC: look no further */
+	const unsigned *cpus = kt_topo_cpus_in_llc(t, (unsigned)kt_topo_cpu_llc(t, cpu), &ncpus);
 
 	if (cand[0])
-		for (size_t i = 0; i < ncpus; i++)
-			if (kt_topo_cpu_core(t, cpus[i]) == kt_topo_cpu_core(t, cpu))
+		for (size_t i = 0; cpus && i < ncpus; i++)
+			if (kt_topo_cpu_core(t, cpus[i]) == core)
 				kt_cpuset_set(cand[0], cpus[i]);
 	cand[1] = kt_topo_llc_aligned_cpuset(t, (unsigned)kt_topo_cpu_llc(t, cpu));
 	cand[2] = kt_topo_numa_aligned_cpuset(t, (unsigned)kt_topo_cpu_node(t, cpu));
@@ -191,17 +193,25 @@ static size_t expected_spans(const struct kt_topology *t, unsigned cpu, struct k
 	return n;
 }
 
+/* A CPU's expected spans depend only on its core: computed once per core. */
+struct core_spans {
+	bool known;
+	size_t n;
+	struct kt_cpuset *s[4];
+};
+
 int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why)
 {
 	KT_AUTO(kt_topology) exp = kt_topology_from_spec(want);
 	KT_AUTOFREE char *path = kt_asprintf("%s/proc/schedstat", root), *text = NULL;
-	struct kt_cpuset *spans[4];
-	size_t nspans = 0, seen = 0;
+	size_t ncores = kt_topo_spec_cpus(want), seen = 0;
+	KT_AUTOFREE struct core_spans *cache = calloc(ncores + 1, sizeof(*cache));
+	struct core_spans *cur = NULL;
 	char *save = NULL, spec[32];
 	int cpu = -1, e = 0;
 
 	*why = NULL;
-	if (!exp || !path)
+	if (!exp || !path || !cache)
 		return -ENOMEM;
 	if (kt_read_file(path, &text, NULL))
 		return -ENOENT;	/* no schedstats in this kernel: nothing to compare */
@@ -213,24 +223,33 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 		unsigned level;
 
 		/* a CPU's block ends at the next CPU line or the end of the file */
-		if ((!line || !strncmp(line, "cpu", 3)) && cpu >= 0 && seen != nspans) {
+		if ((!line || !strncmp(line, "cpu", 3)) && cur && seen != cur->n) {
 			*why = kt_asprintf("scheduling domains: CPU %d has %zu, %s needs %zu "
 					   "(SMT, LLC, node, machine, less those no wider than "
 					   "the level below)",
-					   cpu, seen, spec, nspans);
+					   cpu, seen, spec, cur->n);
 			e = -EXDEV;
 		}
 		if (!line || e)
 			break;
 		if (sscanf(line, "cpu%d ", &cpu) == 1) {
-			for (size_t i = 0; i < nspans; i++)
-				kt_cpuset_free(spans[i]);
-			nspans = cpu >= 0 ? expected_spans(exp, (unsigned)cpu, spans) : 0;
+			int core = cpu >= 0 ? kt_topo_cpu_core(exp, (unsigned)cpu) : -1;
+
+			/* a CPU the spec lacks (kt_topo_verify says so first) gets the
+			 * shared last slot, recomputed */
+			cur = &cache[core >= 0 && (size_t)core < ncores ? (size_t)core : ncores];
+			if (cur == &cache[ncores])
+				for (size_t i = 0; i < cur->n; i++)
+					kt_cpuset_free(cur->s[i]);
+			if (!cur->known || cur == &cache[ncores]) {
+				cur->n = cpu >= 0 ? expected_spans(exp, (unsigned)cpu, cur->s) : 0;
+				cur->known = true;
+			}
 			seen = 0;
 			continue;
 		}
 		/* "domainN NAME MASK ..." (version 17) or "domainN MASK ..." (before) */
-		if (cpu < 0 || sscanf(line, "domain%u %1199s %1199s", &level, name, mask) != 3)
+		if (!cur || sscanf(line, "domain%u %1199s %1199s", &level, name, mask) != 3)
 			continue;
 		{
 			const char *m = strspn(name, "0123456789abcdef,") == strlen(name) ? name : mask;
@@ -238,9 +257,9 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 
 			if (!got)
 				continue;
-			if (seen < nspans && !kt_cpuset_equal(got, spans[seen])) {
+			if (seen < cur->n && !kt_cpuset_equal(got, cur->s[seen])) {
 				KT_AUTOFREE char *g = kt_cpuset_format(got), *w =
-					kt_cpuset_format(spans[seen]);
+					kt_cpuset_format(cur->s[seen]);
 
 				*why = kt_asprintf("scheduling domains: CPU %d's domain%u spans %s, "
 						   "%s needs %s",
@@ -251,8 +270,9 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 			seen++;
 		}
 	}
-	for (size_t i = 0; i < nspans; i++)
-		kt_cpuset_free(spans[i]);
+	for (size_t c = 0; c <= ncores; c++)
+		for (size_t i = 0; i < cache[c].n; i++)
+			kt_cpuset_free(cache[c].s[i]);
 	if (e == -EXDEV && !*why)
 		e = -ENOMEM;
 	return e;

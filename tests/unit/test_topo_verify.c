@@ -290,6 +290,12 @@ static void test_domains(void **state)
 	domains(numa, "2n4l2c1t", 0, NULL);
 	domains(numa, "2n2l4c1t", -EXDEV, "CPU 6's domain0 spans 6-7, 2n2l4c1t needs 4-7");
 	domains(smt2llc, "1n1l8c1t", -EXDEV, "CPU 0's domain0 spans 0-1, 1n1l8c1t needs 0-7");
+	/* spans are computed once per core: its second thread is still held to them */
+	domains("version 17\ncpu0 0\ndomain0 SMT 03 0\ndomain1 MC 0f 0\ndomain2 PKG ff 0\n"
+		"cpu1 0\ndomain0 SMT 03 0\ndomain1 MC 3f 0\ndomain2 PKG ff 0\n", "1n2l2c2t", -EXDEV,
+		"CPU 1's domain1 spans 0-5, 1n2l2c2t needs 0-3");
+	domains("version 17\ncpu0 0\ndomain0 SMT 03 0\ndomain1 MC 0f 0\ndomain2 PKG ff 0\n"
+		"cpu1 0\ndomain0 SMT 03 0\n", "1n2l2c2t", -EXDEV, "CPU 1 has 1, 1n2l2c2t needs 3");
 	/* a CPU with fewer domains than the spec implies */
 	domains("version 17\ncpu0 0\ndomain0 SMT 03 0\n", "1n2l2c2t", -EXDEV,
 		"CPU 0 has 1, 1n2l2c2t needs 3");
