@@ -124,12 +124,14 @@ KT_API int kt_vm_machine_for(const struct kt_vm_host *host, const struct kt_topo
  * figures, interpolated); a guide for choosing topologies. */
 KT_API double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
 				    const struct kt_qemu_info *q);
-/* How much slower (> 1) or faster this machine boots than that model: the
- * median of measured / model over its newest recorded boots under `accel`
- * (host->cache_dir/boot-times, written by every VM that reaches its init).
- * 1 with *samples = 0 when fewer than 3 are recorded. */
+/* How much slower (> 1) or faster this machine boots guests of about `cpus`
+ * CPUs (0: any size) than that model: the median of measured / model over
+ * its newest recorded boots under `accel` (host->cache_dir/boot-times,
+ * written by every VM that reaches its init), of sizes within 2x of cpus
+ * when three are recorded, else of all.  1 with *samples = 0 when fewer
+ * than 3 are recorded. */
 KT_API double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel,
-			       unsigned *samples);
+			       unsigned cpus, unsigned *samples);
 /* Record one boot: seconds from QEMU start to init's work, less what the
  * guest's own work took beyond the topology check. */
 KT_API void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel,

@@ -37,7 +37,7 @@ static int list_presets(void)
 	char *err = NULL;
 	bool have_qemu = kt_qemu_probe(&kt_host_env()->vm, &q, &err) == 0;
 	unsigned samples;
-	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, &samples);
+	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, 0, &samples);
 
 	if (have_qemu)
 		printf("boots here: QEMU %u.%u.%u (%s), %s\n", q.major, q.minor, q.micro, q.path,
@@ -46,8 +46,8 @@ static int list_presets(void)
 		printf("boots here: nothing (%s)\n", err);
 	free(err);
 	if (samples)
-		printf("boot times: the reference machine's x %.2f, from this machine's newest %u "
-		       "boots\n", scale, samples);
+		printf("boot times: the reference machine's x %.2f (median of this machine's newest "
+		       "%u boots; per size where 3 of a similar size are recorded)\n", scale, samples);
 	else
 		printf("boot times: the reference machine's (fewer than 3 boots recorded here "
 		       "yet)\n");
@@ -62,7 +62,8 @@ static int list_presets(void)
 								   : KT_VENDOR_OTHER,
 						    kt_host_env()->vm.cpu_model, &m, &why) == 0)
 			snprintf(when, sizeof(when), "~%.0f s",
-				 scale * kt_vm_boot_estimate_s(&s, accel, &q));
+				 kt_vm_boot_scale(&kt_host_env()->vm, accel, kt_topo_spec_cpus(&s),
+						  &samples) * kt_vm_boot_estimate_s(&s, accel, &q));
 		else
 			snprintf(when, sizeof(when), "cannot");
 		printf("%-20s %-10s %4u CPUs  %-7s %s\n", p[i].name, p[i].spec,

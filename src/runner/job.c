@@ -228,7 +228,8 @@ unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_ac
 				     uint64_t duration_ms)
 {
 	unsigned samples;
-	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, &samples);
+	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, kt_topo_spec_cpus(topo),
+					&samples);
 	double dur = (double)(duration_ms ? duration_ms : 2000) / 1e3;
 
 	/* a slow machine boots slower than the model, never faster than needed */

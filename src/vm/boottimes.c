@@ -9,7 +9,9 @@
  *     <unix time> <tcg|kvm> <QEMU major> <CPUs> <seconds to init's work>
  *
  * and the scale is the median, over the newest samples of an accelerator,
- * of measured / model.  One append per boot, short enough to be atomic
+ * of measured / model: of samples within a factor of two of the size asked
+ * about when there are three, since a slow host slows large guests more
+ * than small ones, else of all sizes.  One append per boot, short enough to be atomic
  * beside parallel VMs; the file is cut back to its newest lines when it
  * grows, so it stays a few kilobytes.
  */
@@ -99,12 +101,20 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel, unsigned *samples)
+/* Median of v[0..n) (sorted in place); n > 0. */
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel, unsigned cpus,
+			unsigned *samples)
 {
 	const char *dir = KT_VM_HOST(host, cache_dir);
 	KT_AUTOFREE char *path = NULL, *text = NULL;
-	double ratio[SCALE_SAMPLES], scale;
-	size_t n = 0, len = 0;
+	double all[SCALE_SAMPLES], near[SCALE_SAMPLES], scale;
+	size_t n = 0, nn = 0, len = 0;
 	const char *p;
 
 	*samples = 0;
@@ -112,31 +122,38 @@ double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel, unsi
 	    kt_read_file(path, &text, &len))
 		return 1.0;
 	/* newest first: walk the lines from the end */
-	for (p = text + len; p > text && n < SCALE_SAMPLES;) {
+	for (p = text + len; p > text && (n < SCALE_SAMPLES || nn < SCALE_SAMPLES);) {
 		const char *start = p;
 		char word[8];
 		long long when;
-		unsigned major, cpus;
+		unsigned major, c;
 		double boot;
 
 		while (start > text && start[-1] != '\n')
 			start--;
-		if (sscanf(start, "%lld %7s %u %u %lf", &when, word, &major, &cpus, &boot) == 5 &&
-		    !strcmp(word, accel_word(accel)) && cpus && boot > 0) {
-			struct kt_topo_spec s = { .numa_nodes = 1, .llcs = 1, .cores = cpus,
+		if (sscanf(start, "%lld %7s %u %u %lf", &when, word, &major, &c, &boot) == 5 &&
+		    !strcmp(word, accel_word(accel)) && c && boot > 0) {
+			struct kt_topo_spec s = { .numa_nodes = 1, .llcs = 1, .cores = c,
 						  .threads = 1 };
 			struct kt_qemu_info q = { .major = major };
-			double model = kt_vm_boot_estimate_s(&s, accel, &q);
+			double r = boot / kt_vm_boot_estimate_s(&s, accel, &q);
 
-			if (model > 0)
-				ratio[n++] = boot / model;
+			if (n < SCALE_SAMPLES)
+				all[n++] = r;
+			/* a slow host slows large guests more: sizes within 2x count first */
+			if (cpus && nn < SCALE_SAMPLES && c <= 2 * cpus && cpus <= 2 * c)
+				near[nn++] = r;
 		}
 		p = start > text ? start - 1 : text;
 	}
-	if (n < 3)
+	if (nn >= 3) {
+		scale = median(near, nn);
+		*samples = (unsigned)nn;
+	} else if (n >= 3) {
+		scale = median(all, n);
+		*samples = (unsigned)n;
+	} else {
 		return 1.0;	/* too few to tell this machine from noise */
-	qsort(ratio, n, sizeof(ratio[0]), cmp_double);
-	scale = n % 2 ? ratio[n / 2] : (ratio[n / 2 - 1] + ratio[n / 2]) / 2;
-	*samples = (unsigned)n;
+	}
 	return scale < 0.1 ? 0.1 : scale > 100 ? 100 : scale;
 }

@@ -367,21 +367,33 @@ static void test_boot_scale(void **state)
 	m4 = kt_vm_boot_estimate_s(&four, KT_ACCEL_TCG, NULL);
 	m128 = kt_vm_boot_estimate_s(&big, KT_ACCEL_TCG, NULL);
 	assert_true(m128 > 10 * m4);	/* the model grows steeply with CPUs */
-	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n), 1.0, 1e-9);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n), 1.0, 1e-9);
 	assert_int_equal(n, 0);
 	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 3 * m4);
 	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, 3 * m128);
-	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n), 1.0, 1e-9);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n), 1.0, 1e-9);
 	assert_int_equal(n, 0);	/* two are not enough to tell */
 	kt_vm_boot_record(&host, KT_ACCEL_KVM, 7, 4, 100);	/* another accelerator */
 	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 2 * m4);
 	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 10 * m4);
 	/* at any size the ratio counts: 3, 3, 2, 10 -> median 3 */
-	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n);
+	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n);
 	assert_int_equal(n, 4);
 	assert_float_equal(scale, 3.0, 0.01);
-	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_KVM, &n), 1.0, 1e-9);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_KVM, 0, &n), 1.0, 1e-9);
 	assert_int_equal(n, 0);
+	/* asked about a size: three samples of a similar size decide, else all */
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, 9 * m128);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 100,
+			  6 * kt_vm_boot_estimate_s(&(struct kt_topo_spec){ 1, 1, 100, 1 },
+						    KT_ACCEL_TCG, NULL));
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 128, &n), 6.0, 0.5);
+	assert_int_equal(n, 3);	/* 3x, 9x and 6x at 100-128 CPUs */
+	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 4, &n);
+	assert_int_equal(n, 3);	/* 3x, 2x and 10x at 4 CPUs */
+	assert_float_equal(scale, 3.0, 0.01);
+	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 32, &n);
+	assert_int_equal(n, 6);	/* no size near 32: all of them */
 	/* only the newest samples count, and the file stays short */
 	for (int i = 0; i < 450; i++)
 		kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 16, 0.5 * m4 * 1.5);
@@ -390,13 +402,13 @@ static void test_boot_scale(void **state)
 	for (size_t i = 0; i < len; i++)
 		lines += text[i] == '\n';
 	assert_true(lines >= 200 && lines <= 400);
-	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n);
+	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n);
 	assert_true(n >= 3);
 	assert_true(scale < 1.0);
 	/* nowhere to keep them: nothing learned, nothing breaks */
 	host.cache_dir = NULL;
 	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 1);
-	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, &n), 1.0, 1e-9);
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n), 1.0, 1e-9);
 	assert_int_equal(kt_rm_rf(dir), 0);
 }
 
