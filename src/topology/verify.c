@@ -13,7 +13,9 @@
 #include "topology/topo_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -164,6 +166,45 @@ static struct kt_cpuset *parse_hex_mask(const char *text)
 }
 
 /*
+ * A hex cpumask without its commas and leading zeros ("0000000f" and
+ * "00000000,0000000f" both give "f"; the empty mask gives ""), written to
+ * out (at least strlen(text) + 1 bytes): masks compare as strings, so the
+ * domain check parses no mask unless one differs.
+ */
+static void hex_normalise(const char *text, size_t len, char *out)
+{
+	char *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == ',' || (o == out && text[i] == '0'))
+			continue;
+		*o++ = text[i];
+	}
+	*o = '\0';
+}
+
+/* The normalised hex mask of a set (malloc'd). */
+static char *span_hex(const struct kt_cpuset *s)
+{
+	int last = kt_cpuset_last(s);
+	size_t digits = last < 0 ? 0 : (size_t)last / 4 + 1;
+	char *out = malloc(digits + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t d = 0; d < digits; d++) {
+		unsigned v = 0, base = (unsigned)(digits - 1 - d) * 4;
+
+		for (unsigned j = 0; j < 4; j++)
+			if (kt_cpuset_test(s, base + j))
+				v |= 1u << j;
+		out[d] = "0123456789abcdef"[v];
+	}
+	out[digits] = '\0';
+	return out;
+}
+
+/*
  * The spans a CPU's domains must have, smallest first: its core (when SMT),
  * its LLC, its node, all CPUs, each kept only when larger than the one
  * below it, since the kernel drops a domain that spans no more than its
@@ -198,7 +239,61 @@ struct core_spans {
 	bool known;
 	size_t n;
 	struct kt_cpuset *s[4];
+	char *hex[4];			/* span_hex of each; NULL: out of memory */
 };
+
+static void core_spans_release(struct core_spans *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		kt_cpuset_free(c->s[i]);
+		free(c->hex[i]);
+	}
+	c->n = 0;
+}
+
+/* "cpuN ..." -> N; -1 when the line is not a CPU line. */
+static int cpu_line(const char *line)
+{
+	char *end;
+	long v;
+
+	if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+		return -1;
+	v = strtol(line + 3, &end, 10);
+	return (*end == ' ' || !*end) && v <= INT_MAX ? (int)v : -1;
+}
+
+/*
+ * "domainN NAME MASK ..." (version 17) or "domainN MASK ..." (before):
+ * N, and where the mask is; false when the line is not a domain line.
+ */
+static bool domain_line(const char *line, unsigned *level, const char **mask, size_t *len)
+{
+	const char *p, *f1, *f2;
+	size_t l1, l2;
+	char *end;
+
+	if (strncmp(line, "domain", 6) || line[6] < '0' || line[6] > '9')
+		return false;
+	*level = (unsigned)strtoul(line + 6, &end, 10);
+	p = end;
+	f1 = p + strspn(p, " ");
+	l1 = strcspn(f1, " ");
+	f2 = f1 + l1 + strspn(f1 + l1, " ");
+	l2 = strcspn(f2, " ");
+	if (!l1 || !l2)
+		return false;
+	/* before version 17 the mask comes first: as wide as the machine
+	 * (35 characters at 128 CPUs); a name is never all hex digits */
+	if (strspn(f1, "0123456789abcdef,") >= l1) {
+		*mask = f1;
+		*len = l1;
+	} else {
+		*mask = f2;
+		*len = l2;
+	}
+	return true;
+}
 
 int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, char **why)
 {
@@ -217,13 +312,13 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 		return -ENOENT;	/* no schedstats in this kernel: nothing to compare */
 	kt_topo_spec_format(want, spec, sizeof(spec));
 	for (char *line = strtok_r(text, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
-		/* before version 17 the mask comes first: as wide as the machine
-		 * (35 characters at 128 CPUs), so both fields get the room */
-		char name[1200], mask[1200];
 		unsigned level;
+		const char *m;
+		size_t mlen;
+		int c = line ? cpu_line(line) : -1;
 
 		/* a CPU's block ends at the next CPU line or the end of the file */
-		if ((!line || !strncmp(line, "cpu", 3)) && cur && seen != cur->n) {
+		if ((!line || c >= 0) && cur && seen != cur->n) {
 			*why = kt_asprintf("scheduling domains: CPU %d has %zu, %s needs %zu "
 					   "(SMT, LLC, node, machine, less those no wider than "
 					   "the level below)",
@@ -232,47 +327,56 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 		}
 		if (!line || e)
 			break;
-		if (sscanf(line, "cpu%d ", &cpu) == 1) {
-			int core = cpu >= 0 ? kt_topo_cpu_core(exp, (unsigned)cpu) : -1;
+		if (c >= 0) {
+			int core = kt_topo_cpu_core(exp, (unsigned)c);
 
+			cpu = c;
 			/* a CPU the spec lacks (kt_topo_verify says so first) gets the
 			 * shared last slot, recomputed */
 			cur = &cache[core >= 0 && (size_t)core < ncores ? (size_t)core : ncores];
 			if (cur == &cache[ncores])
-				for (size_t i = 0; i < cur->n; i++)
-					kt_cpuset_free(cur->s[i]);
+				core_spans_release(cur);
 			if (!cur->known || cur == &cache[ncores]) {
-				cur->n = cpu >= 0 ? expected_spans(exp, (unsigned)cpu, cur->s) : 0;
+				cur->n = expected_spans(exp, (unsigned)c, cur->s);
+				for (size_t i = 0; i < cur->n; i++)
+					cur->hex[i] = span_hex(cur->s[i]);
 				cur->known = true;
 			}
 			seen = 0;
 			continue;
 		}
-		/* "domainN NAME MASK ..." (version 17) or "domainN MASK ..." (before) */
-		if (!cur || sscanf(line, "domain%u %1199s %1199s", &level, name, mask) != 3)
+		if (!cur || !domain_line(line, &level, &m, &mlen))
 			continue;
-		{
-			const char *m = strspn(name, "0123456789abcdef,") == strlen(name) ? name : mask;
-			KT_AUTO(kt_cpuset) got = parse_hex_mask(m);
+		if (seen < cur->n) {
+			char norm[1200];
 
-			if (!got)
-				continue;
-			if (seen < cur->n && !kt_cpuset_equal(got, cur->s[seen])) {
-				KT_AUTOFREE char *g = kt_cpuset_format(got), *w =
-					kt_cpuset_format(cur->s[seen]);
+			if (mlen >= sizeof(norm))
+				continue;	/* wider than any machine ktstr boots */
+			hex_normalise(m, mlen, norm);
+			if (!cur->hex[seen] || strcmp(norm, cur->hex[seen])) {
+				char raw[1200];
+				KT_AUTO(kt_cpuset) got = NULL;
+				KT_AUTOFREE char *g = NULL, *w = kt_cpuset_format(cur->s[seen]);
 
+				memcpy(raw, m, mlen);
+				raw[mlen] = '\0';
+				got = parse_hex_mask(raw);
+				if (got && kt_cpuset_equal(got, cur->s[seen])) {
+					seen++;	/* the same span written otherwise */
+					continue;
+				}
+				g = got ? kt_cpuset_format(got) : NULL;
 				*why = kt_asprintf("scheduling domains: CPU %d's domain%u spans %s, "
 						   "%s needs %s",
 						   cpu, level, g ? g : "?", spec, w ? w : "?");
 				e = -EXDEV;
 				break;
 			}
-			seen++;
 		}
+		seen++;
 	}
 	for (size_t c = 0; c <= ncores; c++)
-		for (size_t i = 0; i < cache[c].n; i++)
-			kt_cpuset_free(cache[c].s[i]);
+		core_spans_release(&cache[c]);
 	if (e == -EXDEV && !*why)
 		e = -ENOMEM;
 	return e;
