@@ -12,6 +12,8 @@
 
 #include "proto/proto.h"
 
+struct kt_topology;
+
 /* The host's request, in every guest's initramfs (also the guest marker). */
 #define KT_GUEST_REQUEST_PATH "/ktstr/request.json"
 
@@ -37,5 +39,9 @@ int kt_guest_main(const struct kt_guest_mode *modes) __attribute__((noreturn));
 int kt_guest_load_request(const char *path, struct kt_request *req, json_t *result);
 /* Guest uptime in ms (for timelines). */
 double kt_guest_uptime_ms(void);
+/* The topology init read from sysfs and matched with the declared one
+ * before the request ran (the caller owns it), or NULL: none was kept, or
+ * it was taken already. */
+struct kt_topology *kt_guest_take_topology(void);
 
 #endif

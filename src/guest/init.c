@@ -24,6 +24,7 @@
 
 #include <ktstr/topology.h>
 
+#include "topology/topo_internal.h"
 #include "util/util.h"
 
 #include <execinfo.h>
@@ -356,10 +357,18 @@ int kt_guest_load_request(const char *path, struct kt_request *req, json_t *resu
 }
 
 /* The booted machine against the declared one; what that cost, in the result. */
+/* The topology the boot check read and matched, for the request (taken). */
+static struct kt_topology *boot_topology;
+
+struct kt_topology *kt_guest_take_topology(void)
+{
+	return kt_take_ptr(boot_topology);
+}
+
 static int verify_topology(json_t *result, char **why)
 {
 	double t = kt_guest_uptime_ms();
-	int e = kt_topo_verify_boot("/", why);
+	int e = kt_topo_verify_boot_keep("/", why, &boot_topology);
 
 	json_object_set_new(result, "guest_verify_ms", json_real(kt_guest_uptime_ms() - t));
 	return e;

@@ -159,7 +159,9 @@ int kt_runner_execute(const struct kt_request *req, json_t *result)
 
 	uname(&uts);
 	json_object_set_new(result, "kernel", json_string(uts.release));
-	e = kt_topology_from_sysfs("/", &topo);
+	/* as the boot check read it (in a VM), else from sysfs */
+	topo = kt_guest_is_init() ? kt_guest_take_topology() : NULL;
+	e = topo ? 0 : kt_topology_from_sysfs("/", &topo);
 	if (e) {
 		json_object_set_new(result, "error",
 				    json_sprintf("cannot read the CPU topology: %s", strerror(-e)));

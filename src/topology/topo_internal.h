@@ -28,4 +28,11 @@ struct kt_topo_input {
 
 int kt_topo_assemble(const struct kt_topo_input *in, struct kt_topology **out);
 
+/*
+ * kt_topo_verify_boot, handing the topology it read from sysfs to *seen
+ * (when it read one and it matched; else *seen is left alone) so the guest
+ * does not read the same ~100 files again for the test.
+ */
+int kt_topo_verify_boot_keep(const char *root, char **why, struct kt_topology **seen);
+
 #endif

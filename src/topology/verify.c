@@ -384,7 +384,7 @@ int kt_topo_verify_domains(const char *root, const struct kt_topo_spec *want, ch
 
 /* ---- in the booted guest ------------------------------------------------ */
 
-int kt_topo_verify_boot(const char *root, char **why)
+int kt_topo_verify_boot_keep(const char *root, char **why, struct kt_topology **seen)
 {
 	KT_AUTOFREE char *cmdline_path = kt_asprintf("%s/proc/cmdline", root), *cmdline = NULL;
 	KT_AUTOFREE char *cpuinfo_path = kt_asprintf("%s/proc/cpuinfo", root), *cpuinfo = NULL;
@@ -422,5 +422,14 @@ int kt_topo_verify_boot(const char *root, char **why)
 		*why = kt_asprintf("%s (guest CPU vendor %s)", diff, vendor);
 		return *why ? -EXDEV : -ENOMEM;
 	}
-	return e == -ENOMEM ? e : 0;
+	if (e == -ENOMEM)
+		return e;
+	if (seen)
+		*seen = kt_take_ptr(got);	/* the machine as verified: no second read */
+	return 0;
+}
+
+int kt_topo_verify_boot(const char *root, char **why)
+{
+	return kt_topo_verify_boot_keep(root, why, NULL);
 }
