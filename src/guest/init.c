@@ -356,7 +356,6 @@ int kt_guest_load_request(const char *path, struct kt_request *req, json_t *resu
 	return e;
 }
 
-/* The booted machine against the declared one; what that cost, in the result. */
 /* The topology the boot check read and matched, for the request (taken). */
 static struct kt_topology *boot_topology;
 
@@ -365,6 +364,7 @@ struct kt_topology *kt_guest_take_topology(void)
 	return kt_take_ptr(boot_topology);
 }
 
+/* The booted machine against the declared one; what that cost, in the result. */
 static int verify_topology(json_t *result, char **why)
 {
 	double t = kt_guest_uptime_ms();

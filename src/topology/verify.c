@@ -168,7 +168,7 @@ static struct kt_cpuset *parse_hex_mask(const char *text)
 /*
  * A hex cpumask without its commas and leading zeros ("0000000f" and
  * "00000000,0000000f" both give "f"; the empty mask gives ""), written to
- * out (at least strlen(text) + 1 bytes): masks compare as strings, so the
+ * out (at least len + 1 bytes): masks compare as strings, so the
  * domain check parses no mask unless one differs.
  */
 static void hex_normalise(const char *text, size_t len, char *out)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #define BOOT_TIMES "boot-times"
 #define KEEP_LINES 200		/* lines kept when the file is cut back */
 #define MAX_LINES 400		/* ... which happens past this many */
+#define MIN_LINE 20		/* bytes, fewer than any real line ("1796147335 tcg 7 4 0.001") */
 #define SCALE_SAMPLES 24	/* newest samples the scale is the median of */
 
 static const char *accel_word(enum kt_accel a)
@@ -76,6 +78,7 @@ void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel, unsig
 	const char *dir = KT_VM_HOST(host, cache_dir);
 	KT_AUTOFREE char *path = NULL, *line = NULL, *text = NULL;
 	size_t len = 0;
+	struct stat st;
 	int fd;
 
 	if (!dir || !(boot_s > 0) || !cpus)
@@ -89,9 +92,11 @@ void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel, unsig
 	if (fd < 0)
 		return;	/* no cache directory: nothing is learned, nothing breaks */
 	kt_write_all(fd, line, strlen(line));
-	close(fd);
-	if (kt_read_file(path, &text, &len) == 0)
+	/* a line is at least MIN_LINE bytes: a smaller file needs no counting */
+	if (fstat(fd, &st) == 0 && st.st_size > MAX_LINES * MIN_LINE &&
+	    kt_read_file(path, &text, &len) == 0)
 		cut_back(path, text, len);
+	close(fd);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -122,7 +127,7 @@ double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel, unsi
 	    kt_read_file(path, &text, &len))
 		return 1.0;
 	/* newest first: walk the lines from the end */
-	for (p = text + len; p > text && (n < SCALE_SAMPLES || nn < SCALE_SAMPLES);) {
+	for (p = text + len; p > text && (n < SCALE_SAMPLES || (cpus && nn < SCALE_SAMPLES));) {
 		const char *start = p;
 		char word[8];
 		long long when;
