@@ -82,6 +82,41 @@ KTSTR_TEST(fixture_flag_profiles, .llcs = 2, .cores = 2, .scheduler = &FIXTURE_F
 	return kt_scenario_steady(ctx);
 }
 
+/*
+ * A nice-19 spinner alone on the CPU every cpuset leaves to the harness
+ * runs there whatever its vtime, charged 100x what it uses.  A scheduler
+ * that places newcomers at the highest vtime seen anywhere (the fixture
+ * did: khugepaged, nice 19, on that CPU moved it 2-4 s ahead) leaves a
+ * cgroup added later waiting behind the first one: its workers must run
+ * as soon as they join, and the first cgroup's keep running.
+ */
+KTSTR_TEST(fixture_places_newcomers_among_their_competitors, .llcs = 2, .cores = 2,
+	   .scheduler = &FIXTURE, .duration_s = 3)
+{
+	size_t n;
+	const unsigned *cpus = kt_topo_all_cpus(ctx->topo, &n);
+	const struct kt_cgroup_def setup[] = {
+		KT_CGROUP("cg_0", .cpuset = KT_CPUSET_RANGE_INIT(0, 1), .workers = 6),
+		{ 0 },
+	};
+	const struct kt_op spinner[] = {
+		KT_OP_SPAWN_HOST_(.workers = 1, .nice = 19,
+				  .affinity = { .kind = KT_AFF_SINGLE, .idx = cpus[n - 1] }),
+		{ 0 },
+	};
+	const struct kt_op add[] = {
+		KT_OP_ADD("cg_1", .cpuset = KT_CPUSET_RANGE_INIT(0, 1), .workers = 3),
+		{ 0 },
+	};
+	const struct kt_step steps[] = {
+		{ .setup = setup, .ops = spinner, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ .ops = add, .hold = { .kind = KT_HOLD_FRAC, .frac = 0.5 } },
+		{ 0 },
+	};
+
+	return kt_execute_steps(ctx, steps);
+}
+
 /* ---- faults ------------------------------------------------------------- */
 
 KTSTR_SCHEDULER(STALL_CG1, .name = "fixture", .binary = "scx_fixture",
