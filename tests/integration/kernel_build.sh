@@ -69,4 +69,20 @@ check "  ... naming it" grep -q "$T/none" "$T/err"
 "$K" kernel build --help > "$T/out"
 expect_rc "--help" 0 $?
 check "  ... documents the refusal's exit code" grep -q 'exit 65' "$T/out"
+# The source fetcher on a fresh machine: no private package list yet, so
+# apt-cache fails until `apt-get update` has run.  Stand-in apt tools whose
+# suite holds no such package: the fetcher must say so on one line (exit
+# 69), not stop silently at its first lookup.
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nexit 100\n' > "$T/bin/apt-cache"
+printf '#!/bin/sh\nexit 0\n' > "$T/bin/apt-get"
+chmod +x "$T/bin/apt-cache" "$T/bin/apt-get"
+for s in kernel-source:'no package linux-source-6.12 in Debian bookworm-backports' \
+	 qemu-fetch:'no qemu-system-x86 in bookworm-backports'; do
+	PATH=$T/bin:$PATH scripts/${s%%:*} > /dev/null 2> "$T/err"
+	rc=$?
+	expect_rc "scripts/${s%%:*} on a fresh cache with the package missing fails as host-side" 69 $rc
+	check "  ... saying why on one line" \
+		bash -c "[ \$(wc -l < '$T/err') -le 2 ] && grep -q '${s#*:}' '$T/err'"
+done
 tap_done
