@@ -50,12 +50,16 @@ void kt_vm_result_release(struct kt_vm_result *r)
 
 char *kt_vm_timing_describe(const struct kt_vm_result *r)
 {
+	if (!r->result_ns)	/* the guest never answered: nothing it measured to show */
+		return kt_asprintf("host prep %.1f ms, no result from the guest, QEMU gone after "
+				   "%.1f ms, waited for a host CPU %.0f %%",
+				   (double)r->prep_ns / 1e6, (double)r->total_ns / 1e6,
+				   r->host_wait_pct);
 	return kt_asprintf("host prep %.1f ms, QEMU start to result %.1f ms (guest kernel reached "
 			   "init at %.1f ms of its uptime; init's work to the result %.1f ms, of "
 			   "which topology check %.1f ms), to QEMU gone %.1f ms, waited for a host "
 			   "CPU %.0f %%",
-			   (double)r->prep_ns / 1e6,
-			   r->result_ns ? (double)r->result_ns / 1e6 : -1.0, r->guest_init_ms,
+			   (double)r->prep_ns / 1e6, (double)r->result_ns / 1e6, r->guest_init_ms,
 			   r->guest_work_ms, r->guest_verify_ms,
 			   (double)r->total_ns / 1e6, r->host_wait_pct);
 }

@@ -263,7 +263,12 @@ static void test_host_settings(void **state)
 
 	/* the timing line is the caller's to print */
 	timing = kt_vm_timing_describe(&r);
-	assert_string_equal(timing, "host prep 12.5 ms, QEMU start to result -1.0 ms (guest kernel "
+	assert_string_equal(timing, "host prep 12.5 ms, no result from the guest, QEMU gone after "
+			    "2000.0 ms, waited for a host CPU 12 %");
+	free(timing);
+	r.result_ns = 1900000000;
+	timing = kt_vm_timing_describe(&r);
+	assert_string_equal(timing, "host prep 12.5 ms, QEMU start to result 1900.0 ms (guest kernel "
 			    "reached init at 810.5 ms of its uptime; init's work to the result "
 			    "40.2 ms, of which topology check 3.5 ms), to QEMU gone 2000.0 ms, "
 			    "waited for a host CPU 12 %");
