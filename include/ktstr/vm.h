@@ -120,10 +120,15 @@ KT_API int kt_vm_machine_plan(const struct kt_topo_spec *t, enum kt_accel accel,
 KT_API int kt_vm_machine_for(const struct kt_vm_host *host, const struct kt_topo_spec *t,
 			     enum kt_accel accel, struct kt_qemu_info *q, struct kt_vm_machine *m,
 			     char **why);
+/* Whether a guest of topology t boots with one CPU, init onlining the rest
+ * (TCG, large guests, unless kargs say how many CPUs to start). */
+KT_API bool kt_vm_boots_late(const struct kt_topo_spec *t, enum kt_accel accel,
+			     const char *kargs);
 /* Rough seconds from launch to result for a trivial command (measured
- * figures, interpolated); a guide for choosing topologies. */
+ * figures, interpolated), booted late (kt_vm_boots_late) or with every CPU;
+ * a guide for choosing topologies and timeouts. */
 KT_API double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
-				    const struct kt_qemu_info *q);
+				    const struct kt_qemu_info *q, bool late);
 /* How much slower (> 1) or faster this machine boots guests of about `cpus`
  * CPUs (0: any size) than that model: the median of measured / model over
  * its newest recorded boots under `accel` (host->cache_dir/boot-times,
@@ -133,9 +138,10 @@ KT_API double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel 
 KT_API double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel,
 			       unsigned cpus, unsigned *samples);
 /* Record one boot: seconds from QEMU start to init's work, less what the
- * guest's own work took beyond the topology check. */
+ * guest's own work took beyond onlining CPUs (late: booted with one) and
+ * the topology check. */
 KT_API void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel,
-			      unsigned qemu_major, unsigned cpus, double boot_s);
+			      unsigned qemu_major, unsigned cpus, bool late, double boot_s);
 /* "QEMU 10.0.2 (/usr/bin/...), TCG, -cpu X (AMD vendor), one socket per LLC" */
 KT_API char *kt_vm_machine_describe(const struct kt_qemu_info *q, enum kt_accel accel,
 				    const struct kt_vm_machine *m);
@@ -202,6 +208,8 @@ struct kt_vm_result {
 	double guest_work_ms;		/* init's work to the result (channels, request,
 					 * topology check, the command); < 0: unknown */
 	double guest_verify_ms;		/* of which the topology check; < 0: unknown */
+	double guest_online_ms;		/* of which bringing up CPUs (a guest booted
+					 * with one); < 0: none were */
 	double host_wait_pct;		/* share of QEMU's runnable time it waited for a
 					 * host CPU, %; -1 unknown.  High: the guest ran
 					 * slowed down and its timing verdicts lose power */

@@ -63,7 +63,9 @@ static int list_presets(void)
 						    kt_host_env()->vm.cpu_model, &m, &why) == 0)
 			snprintf(when, sizeof(when), "~%.0f s",
 				 kt_vm_boot_scale(&kt_host_env()->vm, accel, kt_topo_spec_cpus(&s),
-						  &samples) * kt_vm_boot_estimate_s(&s, accel, &q));
+						  &samples) *
+					 kt_vm_boot_estimate_s(&s, accel, &q,
+							       kt_vm_boots_late(&s, accel, NULL)));
 		else
 			snprintf(when, sizeof(when), "cannot");
 		printf("%-20s %-10s %4u CPUs  %-7s %s\n", p[i].name, p[i].spec,

@@ -165,7 +165,8 @@ int kt_cli_vm_setup(const struct kt_vm_opts *o, const char *default_topology,
 		s->cfg.timeout_s = o->timeout_s;
 	} else {
 		/* two minutes, or longer where this machine boots this topology slowly */
-		unsigned t = kt_runner_default_timeout_s(&s->cfg.topo, s->cfg.accel, 0);
+		unsigned t = kt_runner_default_timeout_s(&s->cfg.topo, s->cfg.accel, o->kargs,
+							       0);
 
 		s->cfg.timeout_s = t > 120 ? t : 120;
 	}

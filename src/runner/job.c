@@ -225,7 +225,7 @@ static json_t *doc_new(const struct kt_job *job)
 }
 
 unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_accel accel,
-				     uint64_t duration_ms)
+				     const char *kargs, uint64_t duration_ms)
 {
 	unsigned samples;
 	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, kt_topo_spec_cpus(topo),
@@ -235,7 +235,9 @@ unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_ac
 	/* a slow machine boots slower than the model, never faster than needed */
 	if (scale < 1)
 		scale = 1;
-	return 60 + (unsigned)(4 * dur + 2 * scale * kt_vm_boot_estimate_s(topo, accel, NULL));
+	return 60 + (unsigned)(4 * dur + 2 * scale * kt_vm_boot_estimate_s(topo, accel, NULL,
+									kt_vm_boots_late(topo, accel,
+											 kargs)));
 }
 
 void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
@@ -273,7 +275,7 @@ void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,
 			.accel = env->accel,
 			.request_json = reqtext,
 			.timeout_s = job->timeout_s ? job->timeout_s
-						    : kt_runner_default_timeout_s(&job->topo, env->accel,
+						    : kt_runner_default_timeout_s(&job->topo, env->accel, job->kargs,
 										 job->request.duration_ms),
 			.out_fd = env->stream_fd,
 			.extra_kargs = job->kargs,

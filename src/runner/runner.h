@@ -95,7 +95,7 @@ void kt_job_release(struct kt_job *j);
  * large guest is not killed while it is still booting.
  */
 unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_accel accel,
-				     uint64_t duration_ms);
+				     const char *kargs, uint64_t duration_ms);
 
 /* The outcome of one job, with everything the outputs need. */
 struct kt_outcome {

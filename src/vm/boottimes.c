@@ -6,9 +6,10 @@
  * (the same emulation, just less CPU for it).  Every VM that reaches its
  * init appends one line to <cache>/boot-times:
  *
- *     <unix time> <tcg|kvm> <QEMU major> <CPUs> <seconds to init's work>
+ *     <unix time> <tcg|kvm> <QEMU major> <CPUs> <seconds to init's work> [late]
  *
- * and the scale is the median, over the newest samples of an accelerator,
+ * ("late": booted with one CPU, init onlining the rest, which the model
+ * holds separate figures for) and the scale is the median, over the newest samples of an accelerator,
  * of measured / model: of samples within a factor of two of the size asked
  * about when there are three, since a slow host slows large guests more
  * than small ones, else of all sizes.  One append per boot, short enough to be atomic
@@ -73,7 +74,7 @@ static void cut_back(const char *path, const char *text, size_t len)
 }
 
 void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel, unsigned qemu_major,
-		       unsigned cpus, double boot_s)
+		       unsigned cpus, bool late, double boot_s)
 {
 	const char *dir = KT_VM_HOST(host, cache_dir);
 	KT_AUTOFREE char *path = NULL, *line = NULL, *text = NULL;
@@ -84,8 +85,8 @@ void kt_vm_boot_record(const struct kt_vm_host *host, enum kt_accel accel, unsig
 	if (!dir || !(boot_s > 0) || !cpus)
 		return;
 	path = kt_asprintf("%s/" BOOT_TIMES, dir);
-	line = kt_asprintf("%lld %s %u %u %.3f\n", (long long)time(NULL), accel_word(accel),
-			   qemu_major, cpus, boot_s);
+	line = kt_asprintf("%lld %s %u %u %.3f%s\n", (long long)time(NULL), accel_word(accel),
+			   qemu_major, cpus, boot_s, late ? " late" : "");
 	if (!path || !line)
 		return;
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -133,15 +134,17 @@ double kt_vm_boot_scale(const struct kt_vm_host *host, enum kt_accel accel, unsi
 		long long when;
 		unsigned major, c;
 		double boot;
+		int end = 0;
 
 		while (start > text && start[-1] != '\n')
 			start--;
-		if (sscanf(start, "%lld %7s %u %u %lf", &when, word, &major, &c, &boot) == 5 &&
+		if (sscanf(start, "%lld %7s %u %u %lf%n", &when, word, &major, &c, &boot, &end) == 5 &&
 		    !strcmp(word, accel_word(accel)) && c && boot > 0) {
+			bool late = !strncmp(start + end, " late", 5);
 			struct kt_topo_spec s = { .numa_nodes = 1, .llcs = 1, .cores = c,
 						  .threads = 1 };
 			struct kt_qemu_info q = { .major = major };
-			double r = boot / kt_vm_boot_estimate_s(&s, accel, &q);
+			double r = boot / kt_vm_boot_estimate_s(&s, accel, &q, late);
 
 			if (n < SCALE_SAMPLES)
 				all[n++] = r;

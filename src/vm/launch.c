@@ -55,12 +55,16 @@ char *kt_vm_timing_describe(const struct kt_vm_result *r)
 				   "%.1f ms, waited for a host CPU %.0f %%",
 				   (double)r->prep_ns / 1e6, (double)r->total_ns / 1e6,
 				   r->host_wait_pct);
+	char online[64] = "";
+
+	if (r->guest_online_ms > 0)	/* booted with one CPU (0: unset or none) */
+		snprintf(online, sizeof(online), "bringing up CPUs %.1f ms, ", r->guest_online_ms);
 	return kt_asprintf("host prep %.1f ms, QEMU start to result %.1f ms (guest kernel reached "
 			   "init at %.1f ms of its uptime; init's work to the result %.1f ms, of "
-			   "which topology check %.1f ms), to QEMU gone %.1f ms, waited for a host "
-			   "CPU %.0f %%",
+			   "which %stopology check %.1f ms), to QEMU gone %.1f ms, waited for a "
+			   "host CPU %.0f %%",
 			   (double)r->prep_ns / 1e6, (double)r->result_ns / 1e6, r->guest_init_ms,
-			   r->guest_work_ms, r->guest_verify_ms,
+			   r->guest_work_ms, online, r->guest_verify_ms,
 			   (double)r->total_ns / 1e6, r->host_wait_pct);
 }
 
@@ -389,6 +393,7 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 	res->guest_init_ms = result_number(res->result_json, "guest_init_ms");
 	res->guest_work_ms = result_number(res->result_json, "guest_total_ms");
 	res->guest_verify_ms = result_number(res->result_json, "guest_verify_ms");
+	res->guest_online_ms = result_number(res->result_json, "guest_online_ms");
 	if (cancelled)
 		res->outcome = KT_VM_CANCELLED;
 	else if (timed_out)
@@ -407,10 +412,14 @@ int kt_vm_run(const struct kt_vm_config *cfg, struct kt_vm_result *res, char **e
 		res->topology_error = kt_vm_topology_error(cfg, res->result_json);
 	/* what this machine's boots take, for estimates (ktstr topo --list) */
 	if (res->outcome == KT_VM_OK && !cfg->interactive && res->guest_work_ms >= 0 &&
-	    res->guest_verify_ms >= 0)
+	    res->guest_verify_ms >= 0) {
+		bool late = res->guest_online_ms >= 0;
+
 		kt_vm_boot_record(cfg->host, cfg->accel, q.major, kt_topo_spec_cpus(&cfg->topo),
-				  (double)res->result_ns / 1e9 -
-				  (res->guest_work_ms - res->guest_verify_ms) / 1e3);
+				  late, (double)res->result_ns / 1e9 -
+				  (res->guest_work_ms - res->guest_verify_ms -
+				   (late ? res->guest_online_ms : 0)) / 1e3);
+	}
 	e = 0;
 out:
 	if (pid > 0) {

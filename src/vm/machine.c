@@ -352,25 +352,63 @@ char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_js
 }
 
 /*
+ * Under TCG every CPU that is online while the kernel boots ticks until the
+ * TSC clocksource takes over (an fs initcall), and the one emulator thread
+ * runs all of them: a 128-CPU guest took 146-270 s to reach init where one
+ * booted with maxcpus=1 and the rest onlined from init was ready in 13 s.
+ * So from LATE_CPUS_MIN CPUs on, a TCG guest boots with one CPU and init
+ * brings up the others (guest/init.c); measured alternately, that was
+ * faster from 16 CPUs (5.3 s against 6.3 s, medians of three), about even
+ * at 8 and slower at 4, where onlining (~65 ms a CPU on a slow day) costs
+ * more than the ticks it saves.  Not under KVM, where CPUs boot in
+ * parallel at native speed.  Kernel arguments that say themselves how many
+ * CPUs to start (maxcpus=, nosmp) are the user's choice and win.
+ */
+#define LATE_CPUS_MIN 16
+
+static bool karg_present(const char *kargs, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = kargs; p && (p = strstr(p, name)); p += len)
+		if ((p == kargs || p[-1] == ' ') && (name[len - 1] == '=' || !p[len] ||
+						     p[len] == ' '))
+			return true;
+	return false;
+}
+
+bool kt_vm_boots_late(const struct kt_topo_spec *t, enum kt_accel accel, const char *kargs)
+{
+	return accel != KT_ACCEL_KVM && kt_topo_spec_cpus(t) >= LATE_CPUS_MIN &&
+	       !karg_present(kargs, "maxcpus=") && !karg_present(kargs, "nosmp");
+}
+
+/*
  * Boot to result for `ktstr vm -- true`, measured on the 2-core
- * development machine (QEMU 7.2, TCG, lightly loaded): 4 CPUs 1.8 s,
- * 16: 2.7 s, 32: 3.7 s, 64: 7.8 s, 128: 46 s; QEMU 10 took ~1.25x as long
- * at 4 CPUs.  Interpolated, and extrapolated past 128 along the last
+ * development machine (QEMU 7.2, TCG, lightly loaded), with every CPU
+ * online through boot: 4 CPUs 1.8 s, 16: 2.7 s, 32: 3.7 s, 64: 7.8 s,
+ * 128: 46 s; booted with one CPU and the rest onlined by init: 16 CPUs
+ * 2.4 s, 32: 2.9 s, 64: 6.0 s, 128: 13 s, 252: 70 s.  QEMU 10 took ~1.25x as long at 4 CPUs.
+ * Interpolated, and extrapolated past the last point along the last
  * segment.  KVM boots in about a second at any of these sizes.  A guide
- * for choosing topologies, not a promise: host load moves it a lot.
+ * for choosing topologies and timeouts, not a promise: host load moves it
+ * a lot.
  */
 double kt_vm_boot_estimate_s(const struct kt_topo_spec *t, enum kt_accel accel,
-			     const struct kt_qemu_info *q)
+			     const struct kt_qemu_info *q, bool late)
 {
-	static const double pts[][2] = { { 1, 1.8 }, { 4, 1.8 }, { 16, 2.7 }, { 32, 3.7 },
+	static const double all[][2] = { { 1, 1.8 }, { 4, 1.8 }, { 16, 2.7 }, { 32, 3.7 },
 					 { 64, 7.8 }, { 128, 46.0 } };
-	double n = kt_topo_spec_cpus(t), s = pts[KT_ARRAY_SIZE(pts) - 1][1];
-	size_t i;
+	static const double one[][2] = { { 1, 1.8 }, { 4, 1.8 }, { 16, 2.4 }, { 32, 2.9 },
+					 { 64, 6.0 }, { 128, 13.0 }, { 252, 70.0 } };
+	const double (*pts)[2] = late ? one : all;
+	size_t n_pts = late ? KT_ARRAY_SIZE(one) : KT_ARRAY_SIZE(all);
+	double n = kt_topo_spec_cpus(t), s = pts[n_pts - 1][1];
 
 	if (accel == KT_ACCEL_KVM)
 		return 1.0 + n / 128.0;
-	for (i = 1; i < KT_ARRAY_SIZE(pts); i++)
-		if (n <= pts[i][0] || i == KT_ARRAY_SIZE(pts) - 1) {
+	for (size_t i = 1; i < n_pts; i++)
+		if (n <= pts[i][0] || i == n_pts - 1) {
 			double x0 = pts[i - 1][0], y0 = pts[i - 1][1], x1 = pts[i][0], y1 = pts[i][1];
 
 			s = y0 + (n - x0) * (y1 - y0) / (x1 - x0);

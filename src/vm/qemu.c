@@ -181,6 +181,14 @@ int kt_vm_qemu_argv(const struct kt_vm_config *cfg, const char *initrd, const ch
 			      cfg->interactive ? "loglevel=3" : "quiet");
 		/* what the guest checks its sysfs against before running anything */
 		kt_buf_printf(&k, " ktstr.topo=%s", spec);
+		/*
+		 * One CPU through boot, init brings up the rest (machine.c says
+		 * why).  Booted with one CPU, the kernel would patch its locked
+		 * instructions to uniprocessor ones and back again when the
+		 * second CPU comes up (~0.2 s under TCG): noreplace-smp keeps them.
+		 */
+		if (kt_vm_boots_late(t, cfg->accel, cfg->extra_kargs))
+			kt_buf_printf(&k, " maxcpus=1 noreplace-smp ktstr.online=1");
 		if (khz && cfg->accel != KT_ACCEL_KVM)
 			kt_buf_printf(&k, " tsc_early_khz=%lu lpj=%lu", khz, khz * 1000 / 250);
 		if (cfg->extra_kargs && *cfg->extra_kargs)

@@ -71,6 +71,47 @@ static void test_qemu_argv_topology(void **state)
 	kt_vm_argv_free(argv);
 }
 
+/* The kernel command line of a QEMU argv. */
+static const char *argv_append(char **argv)
+{
+	for (char **p = argv; *p && p[1]; p++)
+		if (!strcmp(*p, "-append"))
+			return p[1];
+	return "";
+}
+
+/* Large TCG guests boot with one CPU and init brings up the rest, unless
+ * the user's kernel arguments say how many CPUs to start. */
+static void test_boots_late(void **state)
+{
+	struct kt_kernel k = { .image = "/k/vmlinux" };
+	struct kt_vm_config cfg = { .kernel = &k, .accel = KT_ACCEL_TCG, .memory_mb = 2048 };
+	struct kt_topo_spec small = { 1, 2, 2, 1 };
+	char **argv = NULL;
+
+	assert_int_equal(kt_topo_spec_parse("1n8l8c2t", &cfg.topo, NULL), 0);
+	assert_true(kt_vm_boots_late(&cfg.topo, KT_ACCEL_TCG, NULL));
+	assert_true(kt_vm_boots_late(&cfg.topo, KT_ACCEL_TCG, "quiet nosmpx"));
+	assert_true(kt_vm_boots_late(&cfg.topo, KT_ACCEL_TCG, "xmaxcpus=4"));
+	assert_false(kt_vm_boots_late(&cfg.topo, KT_ACCEL_KVM, NULL));
+	assert_false(kt_vm_boots_late(&small, KT_ACCEL_TCG, NULL));
+	assert_false(kt_vm_boots_late(&cfg.topo, KT_ACCEL_TCG, "maxcpus=128"));
+	assert_false(kt_vm_boots_late(&cfg.topo, KT_ACCEL_TCG, "quiet nosmp"));
+	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
+	assert_non_null(strstr(argv_append(argv), " maxcpus=1 noreplace-smp ktstr.online=1"));
+	kt_vm_argv_free(argv);
+	cfg.extra_kargs = "maxcpus=128";
+	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
+	assert_null(strstr(argv_append(argv), "ktstr.online"));
+	assert_non_null(strstr(argv_append(argv), " maxcpus=128"));
+	kt_vm_argv_free(argv);
+	cfg.extra_kargs = NULL;
+	cfg.topo = small;
+	assert_int_equal(kt_vm_qemu_argv(&cfg, "/r/initrd", "/r", &argv), 0);
+	assert_null(strstr(argv_append(argv), "maxcpus"));
+	kt_vm_argv_free(argv);
+}
+
 /* Minimal newc reader: returns the names in order, "|"-separated. */
 static void cpio_names(const char *path, char *out, size_t outsz, char *data_of_file,
 		       const char *want)
@@ -272,6 +313,10 @@ static void test_host_settings(void **state)
 			    "reached init at 810.5 ms of its uptime; init's work to the result "
 			    "40.2 ms, of which topology check 3.5 ms), to QEMU gone 2000.0 ms, "
 			    "waited for a host CPU 12 %");
+	free(timing);
+	r.guest_online_ms = 20.25;	/* booted with one CPU, init brought up the rest */
+	timing = kt_vm_timing_describe(&r);
+	assert_non_null(strstr(timing, "of which bringing up CPUs 20.2 ms, topology check 3.5 ms"));
 }
 
 static void test_text_tail(void **state)
@@ -369,18 +414,20 @@ static void test_boot_scale(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	host.cache_dir = dir;
-	m4 = kt_vm_boot_estimate_s(&four, KT_ACCEL_TCG, NULL);
-	m128 = kt_vm_boot_estimate_s(&big, KT_ACCEL_TCG, NULL);
+	m4 = kt_vm_boot_estimate_s(&four, KT_ACCEL_TCG, NULL, false);
+	m128 = kt_vm_boot_estimate_s(&big, KT_ACCEL_TCG, NULL, false);
 	assert_true(m128 > 10 * m4);	/* the model grows steeply with CPUs */
+	/* ... much less steeply when init brings up the CPUs */
+	assert_true(kt_vm_boot_estimate_s(&big, KT_ACCEL_TCG, NULL, true) < m128 / 2);
 	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n), 1.0, 1e-9);
 	assert_int_equal(n, 0);
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 3 * m4);
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, 3 * m128);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, false, 3 * m4);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, false, 3 * m128);
 	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n), 1.0, 1e-9);
 	assert_int_equal(n, 0);	/* two are not enough to tell */
-	kt_vm_boot_record(&host, KT_ACCEL_KVM, 7, 4, 100);	/* another accelerator */
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 2 * m4);
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 10 * m4);
+	kt_vm_boot_record(&host, KT_ACCEL_KVM, 7, 4, false, 100);	/* another accelerator */
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, false, 2 * m4);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, false, 10 * m4);
 	/* at any size the ratio counts: 3, 3, 2, 10 -> median 3 */
 	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n);
 	assert_int_equal(n, 4);
@@ -388,10 +435,10 @@ static void test_boot_scale(void **state)
 	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_KVM, 0, &n), 1.0, 1e-9);
 	assert_int_equal(n, 0);
 	/* asked about a size: three samples of a similar size decide, else all */
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, 9 * m128);
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 100,
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, false, 9 * m128);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 100, false,
 			  6 * kt_vm_boot_estimate_s(&(struct kt_topo_spec){ 1, 1, 100, 1 },
-						    KT_ACCEL_TCG, NULL));
+						    KT_ACCEL_TCG, NULL, false));
 	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 128, &n), 6.0, 0.5);
 	assert_int_equal(n, 3);	/* 3x, 9x and 6x at 100-128 CPUs */
 	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 4, &n);
@@ -401,7 +448,7 @@ static void test_boot_scale(void **state)
 	assert_int_equal(n, 6);	/* no size near 32: all of them */
 	/* only the newest samples count, and the file stays short */
 	for (int i = 0; i < 450; i++)
-		kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 16, 0.5 * m4 * 1.5);
+		kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 16, false, 0.5 * m4 * 1.5);
 	path = kt_asprintf("%s/boot-times", dir);
 	assert_int_equal(kt_read_file(path, &text, &len), 0);
 	for (size_t i = 0; i < len; i++)
@@ -410,9 +457,19 @@ static void test_boot_scale(void **state)
 	scale = kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n);
 	assert_true(n >= 3);
 	assert_true(scale < 1.0);
+	/* a late boot (init brought up the CPUs) is held to the late model */
+	assert_int_equal(unlink(path), 0);
+	for (int i = 0; i < 3; i++)
+		kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 128, true,
+				  2 * kt_vm_boot_estimate_s(&big, KT_ACCEL_TCG, NULL, true));
+	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 128, &n), 2.0, 0.01);
+	assert_int_equal(n, 3);
+	free(kt_take_ptr(text));
+	assert_int_equal(kt_read_file(path, &text, NULL), 0);
+	assert_non_null(strstr(text, " late\n"));
 	/* nowhere to keep them: nothing learned, nothing breaks */
 	host.cache_dir = NULL;
-	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, 1);
+	kt_vm_boot_record(&host, KT_ACCEL_TCG, 7, 4, false, 1);
 	assert_float_equal(kt_vm_boot_scale(&host, KT_ACCEL_TCG, 0, &n), 1.0, 1e-9);
 	assert_int_equal(kt_rm_rf(dir), 0);
 }
@@ -421,6 +478,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qemu_argv_topology),
+		cmocka_unit_test(test_boots_late),
 		cmocka_unit_test(test_cpio_roundtrip),
 		cmocka_unit_test(test_elf_closure),
 		cmocka_unit_test(test_elf_closure_lib_path),
