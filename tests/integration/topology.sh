@@ -28,6 +28,22 @@ o=$(KTSTR_CPU=EPYC-Milan $K vm --accel tcg --topology 1n2l2c2t -- sh -c \
 expect_rc "AMD-vendor guest boots its topology verified" 0 $rc
 check "  ... with LLCs 0-3 and 4-7 (got: $o)" [ "$o" = "0-3 4-7 " ]
 
+# 16 CPUs under TCG: booted with one, init brings up the rest, then the whole
+# check (sysfs and sched domains) runs on the machine so built
+KTSTR_TIMING=1 $K vm --accel tcg --topology 2n4l4c1t -- cat /sys/devices/system/cpu/online \
+	>"$out/late" 2>&1; rc=$?
+expect_rc "16-CPU TCG guest: one CPU at boot, init onlines the rest, topology verified" 0 $rc
+check "  ... all 16 online" grep -qx "0-15" "$out/late"
+check "  ... brought up by init" grep -q "of which bringing up CPUs [0-9.]* ms" "$out/late"
+KTSTR_TIMING=1 $K vm --accel tcg --topology 2n4l4c1t --kargs maxcpus=16 -- true >"$out/all" 2>&1
+rc=$?
+expect_rc "  ... the user's maxcpus= boots them all at once instead" 0 $rc
+check "  ... and init brings up none" bash -c "! grep -q 'bringing up CPUs' '$out/all'"
+# a CPU that never appears (the kernel told to use 15) is a wrong machine, not a verdict
+$K vm --accel tcg --topology 2n4l4c1t --kargs "nr_cpus=15" -- true 2>"$out/err"; rc=$?
+expect_rc "a CPU missing from a late-onlined guest is an environment error" 69 $rc
+check "  ... naming the CPUs" grep -q "topology: CPUs: the guest has 15 online" "$out/err"
+
 q=$(command -v qemu-system-x86_64)
 ver=$($q -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p')
 if [ "${ver:-0}" -lt 9 ]; then
