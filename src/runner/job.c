@@ -231,13 +231,12 @@ unsigned kt_runner_default_timeout_s(const struct kt_topo_spec *topo, enum kt_ac
 	double scale = kt_vm_boot_scale(&kt_host_env()->vm, accel, kt_topo_spec_cpus(topo),
 					&samples);
 	double dur = (double)(duration_ms ? duration_ms : 2000) / 1e3;
+	double boot = kt_vm_boot_estimate_s(topo, accel, NULL, kt_vm_boots_late(topo, accel, kargs));
 
 	/* a slow machine boots slower than the model, never faster than needed */
 	if (scale < 1)
 		scale = 1;
-	return 60 + (unsigned)(4 * dur + 2 * scale * kt_vm_boot_estimate_s(topo, accel, NULL,
-									kt_vm_boots_late(topo, accel,
-											 kargs)));
+	return 60 + (unsigned)(4 * dur + 2 * scale * boot);
 }
 
 void kt_runner_run_job(const struct kt_run_env *env, const struct kt_job *job,

@@ -9,12 +9,13 @@
  *     <unix time> <tcg|kvm> <QEMU major> <CPUs> <seconds to init's work> [late]
  *
  * ("late": booted with one CPU, init onlining the rest, which the model
- * holds separate figures for) and the scale is the median, over the newest samples of an accelerator,
- * of measured / model: of samples within a factor of two of the size asked
- * about when there are three, since a slow host slows large guests more
- * than small ones, else of all sizes.  One append per boot, short enough to be atomic
- * beside parallel VMs; the file is cut back to its newest lines when it
- * grows, so it stays a few kilobytes.
+ * holds separate figures for) and the scale is the median, over the
+ * newest samples of an accelerator, of measured / model: of samples within
+ * a factor of two of the size asked about when there are three, since a
+ * slow host slows large guests more than small ones, else of all sizes.
+ * One append per boot, short enough to be atomic beside parallel VMs; the
+ * file is cut back to its newest lines when it grows, so it stays a few
+ * kilobytes.
  */
 #include "vm/vm_internal.h"
 
