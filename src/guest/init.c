@@ -382,11 +382,10 @@ static int online_cpus(json_t *result, char **why)
 	KT_AUTO(kt_cpuset) online = NULL;
 	double t = kt_guest_uptime_ms();
 	unsigned n = 0;
-	const char *p;
 	int e;
 
 	if (kt_read_file("/proc/cmdline", &cmdline, NULL) ||
-	    !(p = strstr(cmdline, "ktstr.online=1")) || (p > cmdline && p[-1] != ' '))
+	    !kt_cmdline_has(cmdline, "ktstr.online=1"))
 		return 0;
 	if ((e = kt_read_file("/sys/devices/system/cpu/present", &present_text, NULL)) ||
 	    (e = kt_read_file("/sys/devices/system/cpu/online", &online_text, NULL)) ||

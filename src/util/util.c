@@ -432,6 +432,17 @@ bool kt_strlist_has(const struct kt_strlist *l, const char *s)
 	return false;
 }
 
+bool kt_cmdline_has(const char *cmdline, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = cmdline; p && (p = strstr(p, name)); p += len)
+		if ((p == cmdline || p[-1] == ' ') &&
+		    (name[len - 1] == '=' || !p[len] || p[len] == ' ' || p[len] == '\n'))
+			return true;
+	return false;
+}
+
 void kt_strlist_release(struct kt_strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)

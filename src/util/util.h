@@ -98,6 +98,9 @@ int kt_strlist_add(struct kt_strlist *l, const char *s);
 int kt_strlist_addn(struct kt_strlist *l, const char *s, size_t len);
 int kt_strlist_addf(struct kt_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool kt_strlist_has(const struct kt_strlist *l, const char *s);
+/* Whether a kernel command line (NULL: empty) holds the word `name`, or,
+ * for a name ending in '=', a word starting with it ("maxcpus="). */
+bool kt_cmdline_has(const char *cmdline, const char *name);
 void kt_strlist_release(struct kt_strlist *l);
 
 /* Growable byte/string buffer. */

@@ -366,21 +366,10 @@ char *kt_vm_topology_error(const struct kt_vm_config *cfg, const char *result_js
  */
 #define LATE_CPUS_MIN 16
 
-static bool karg_present(const char *kargs, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (const char *p = kargs; p && (p = strstr(p, name)); p += len)
-		if ((p == kargs || p[-1] == ' ') && (name[len - 1] == '=' || !p[len] ||
-						     p[len] == ' '))
-			return true;
-	return false;
-}
-
 bool kt_vm_boots_late(const struct kt_topo_spec *t, enum kt_accel accel, const char *kargs)
 {
 	return accel != KT_ACCEL_KVM && kt_topo_spec_cpus(t) >= LATE_CPUS_MIN &&
-	       !karg_present(kargs, "maxcpus=") && !karg_present(kargs, "nosmp");
+	       !kt_cmdline_has(kargs, "maxcpus=") && !kt_cmdline_has(kargs, "nosmp");
 }
 
 /*

@@ -82,11 +82,27 @@ static void test_autoclose_pair_and_dir(void **state)
 	assert_false(fd_open(dfd));
 }
 
+/* Kernel command-line words: whole words, or a prefix for "name=" */
+static void test_cmdline_has(void **state)
+{
+	const char *proc = "console=ttyS0 maxcpus=1 ktstr.online=1\n";
+
+	assert_true(kt_cmdline_has(proc, "ktstr.online=1"));	/* /proc/cmdline's newline */
+	assert_true(kt_cmdline_has(proc, "maxcpus="));
+	assert_true(kt_cmdline_has("nosmp", "nosmp"));
+	assert_false(kt_cmdline_has(proc, "console"));
+	assert_false(kt_cmdline_has("xmaxcpus=4 nosmpx", "maxcpus="));
+	assert_false(kt_cmdline_has("xmaxcpus=4 nosmpx", "nosmp"));
+	assert_false(kt_cmdline_has("ktstr.online=10", "ktstr.online=1"));
+	assert_false(kt_cmdline_has(NULL, "nosmp"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_autoclose),
 		cmocka_unit_test(test_autoclose_pair_and_dir),
+		cmocka_unit_test(test_cmdline_has),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
